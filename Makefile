@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. Everything else is set up on the way.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install migrate fixtures demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	mkdir -p var
+	$(BIN)/convergence db upgrade
+
+fixtures: migrate
+	$(BIN)/convergence fixtures load
+
+demo: fixtures
+	$(BIN)/convergence demo load
+	$(BIN)/convergence simulate --companies 12 --seed 1
+
+run: demo
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop)"
+	$(BIN)/convergence serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,272 @@
+"""HTML pages for joining: account request, support queue, password, CGU, sign-in, language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import Provide
+from litestar.response import Redirect
+
+from convergence.accounts.models import RequestStatus
+from convergence.accounts.services import (
+    AuthService,
+    Document,
+    JoiningService,
+    PasswordService,
+    RequestInput,
+    TermsService,
+)
+from convergence.accounts.validation import normalise_siren, valid_siren
+from convergence.core.errors import DomainError, Invalid
+from convergence.core.i18n import LANGUAGES, gettext
+from convergence.core.mail_views import OutboxService
+from convergence.core.pages import form_errors, redirect, render, safe_next
+from convergence.core.permissions import Permission
+from convergence.core.params import FromPath, FromQuery
+from convergence.core.web import Ctx, CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, provide_ctx, set_cookie, requires, signed_in
+from convergence.core.security import new_token
+
+PAGE_SIZE = 25
+
+
+def _form_dict(form: Any) -> dict[str, Any]:
+    return {key: value for key, value in form.items() if not isinstance(value, UploadFile)}
+
+
+class JoiningPages(Controller):
+    dependencies = {"ctx": Provide(provide_ctx)}
+    include_in_schema = False
+
+    @get("/account-request")
+    async def request_form(self, request: Request[Any, Any, Any]) -> Any:
+        return render(request, "accounts/account_request.html", {"form": {"is_corporate_officer": "yes"},
+                                                                  "errors": {}},
+                      partial="accounts/_account_request_form.html")
+
+    @post("/account-request")
+    async def file_request(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        form = await request.form()
+        values = _form_dict(form)
+        document = None
+        upload = form.get("document")
+        if isinstance(upload, UploadFile) and upload.filename:
+            # Read one byte past the limit: enough to know it is too large without holding more.
+            content = await upload.read(ctx.settings.upload_max_bytes + 1)
+            document = Document(filename=upload.filename, content=content)
+        try:
+            await JoiningService(ctx).file_request(RequestInput.from_mapping(values), document)
+        except DomainError as exc:
+            return render(request, "accounts/account_request.html", {"form": values, "errors": form_errors(exc)},
+                          partial="accounts/_account_request_form.html", status=exc.status_code)
+        return redirect(request, "/account-request/sent")
+
+    @post("/account-request/check-siren")
+    async def check_siren(self, request: Request[Any, Any, Any]) -> Any:
+        form = await request.form()
+        siren = normalise_siren(form.get("siren"))
+        message = "" if not siren or valid_siren(siren) else gettext(
+            "The SIREN must be 9 digits with a valid check digit.")
+        return render(request, "accounts/_siren_check.html", {"message": message, "siren": siren})
+
+    @get("/account-request/sent")
+    async def request_sent(self, request: Request[Any, Any, Any]) -> Any:
+        return render(request, "accounts/request_sent.html")
+
+
+class SignInPages(Controller):
+    dependencies = {"ctx": Provide(provide_ctx)}
+    include_in_schema = False
+
+    @get("/login", opt={"terms_exempt": True})
+    async def login_form(self, request: Request[Any, Any, Any]) -> Any:
+        return render(request, "accounts/login.html", {"form": {}, "errors": {},
+                                                        "next": safe_next(request.query_params.get("next"))})
+
+    @post("/login", opt={"terms_exempt": True})
+    async def login(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        form = await request.form()
+        next_url = safe_next(form.get("next"))
+        auth = AuthService(ctx)
+        try:
+            user = await auth.authenticate(str(form.get("email") or ""), str(form.get("password") or ""))
+        except DomainError as exc:
+            return render(request, "accounts/login.html",
+                          {"form": {"email": form.get("email", "")}, "errors": form_errors(exc), "next": next_url},
+                          status=exc.status_code)
+        key = await auth.open_session(user, request.scope["state"].get("session_key"),
+                                      request.headers.get("user-agent"))
+        response = redirect(request, next_url)
+        settings = ctx.settings
+        # A new session id and a new CSRF token at every sign-in (no session fixation, no token carry-over).
+        set_cookie(response, settings, SESSION_COOKIE, key)
+        set_cookie(response, settings, CSRF_COOKIE, new_token())
+        return response
+
+    @post("/logout", opt={"terms_exempt": True})
+    async def logout(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        await AuthService(ctx).close_session(request.scope["state"].get("session_key"))
+        response = Redirect("/", status_code=303)
+        set_cookie(response, ctx.settings, SESSION_COOKIE, "", max_age=0)
+        set_cookie(response, ctx.settings, CSRF_COOKIE, new_token())
+        return response
+
+    @post("/lang", opt={"terms_exempt": True})
+    async def switch_language(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        form = await request.form()
+        lang = form.get("lang") if form.get("lang") in LANGUAGES else "fr"
+        response = Redirect(safe_next(form.get("next")), status_code=303)
+        set_cookie(response, ctx.settings, LANG_COOKIE, str(lang), max_age=365 * 24 * 3600)
+        return response
+
+    @get("/password/set", opt={"terms_exempt": True})
+    async def password_form(self, request: Request[Any, Any, Any], ctx: Ctx, token: FromQuery[str] = "") -> Any:
+        try:
+            user = await PasswordService(ctx).user_for_token(token)
+        except DomainError as exc:
+            return render(request, "accounts/password_invalid.html", {"detail": gettext(exc.message)},
+                          status=exc.status_code)
+        return render(request, "accounts/password_set.html", {"token": token, "email": user.email, "errors": {}})
+
+    @post("/password/set", opt={"terms_exempt": True})
+    async def password_set(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        form = await request.form()
+        token = str(form.get("token") or "")
+        password = str(form.get("password") or "")
+        service = PasswordService(ctx)
+        try:
+            user = await service.user_for_token(token)
+        except DomainError as exc:
+            return render(request, "accounts/password_invalid.html", {"detail": gettext(exc.message)},
+                          status=exc.status_code)
+        try:
+            if password != str(form.get("password_confirm") or ""):
+                raise Invalid("The two passwords differ.", code="password_mismatch",
+                              fields={"password_confirm": "The two passwords differ."})
+            await service.set_password(token, password)
+        except Invalid as exc:
+            return render(request, "accounts/password_set.html",
+                          {"token": token, "email": user.email, "errors": form_errors(exc)}, status=422)
+        return redirect(request, "/login?done=password")
+
+    @get("/password/forgot", opt={"terms_exempt": True})
+    async def forgot_form(self, request: Request[Any, Any, Any]) -> Any:
+        return render(request, "accounts/password_forgot.html", {"sent": False})
+
+    @post("/password/forgot", opt={"terms_exempt": True})
+    async def forgot(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        form = await request.form()
+        await PasswordService(ctx).request_reset(str(form.get("email") or ""))
+        return render(request, "accounts/password_forgot.html", {"sent": True})
+
+
+class TermsPages(Controller):
+    dependencies = {"ctx": Provide(provide_ctx)}
+    include_in_schema = False
+
+    @get("/terms", opt={"terms_exempt": True})
+    async def terms(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        terms = await TermsService(ctx).current()
+        return render(request, "accounts/terms.html", {
+            "terms": terms, "next": safe_next(request.query_params.get("next")), "errors": {}})
+
+    @post("/terms/accept", guards=[signed_in], opt={"terms_exempt": True})
+    async def accept(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        form = await request.form()
+        service = TermsService(ctx)
+        try:
+            if form.get("agree") != "yes":
+                raise Invalid("Tick the box to accept the terms.", code="invalid_input",
+                              fields={"agree": "Tick the box to accept the terms."})
+            version = str(form.get("version") or "")
+            await service.accept(int(version) if version.isdigit() else version)
+        except DomainError as exc:
+            terms = await service.current()
+            return render(request, "accounts/terms.html", {"terms": terms, "next": safe_next(form.get("next")),
+                                                            "errors": form_errors(exc)}, status=exc.status_code)
+        return redirect(request, safe_next(form.get("next")))
+
+
+class SupportPages(Controller):
+    path = "/support"
+    dependencies = {"ctx": Provide(provide_ctx)}
+    include_in_schema = False
+
+    @get("/requests", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
+    async def queue(self, request: Request[Any, Any, Any], ctx: Ctx, status: FromQuery[str] = "pending",
+                    page: FromQuery[int] = 1) -> Any:
+        status = status if status in set(RequestStatus) or status == "" else "pending"
+        page = max(page, 1)
+        rows, total = await JoiningService(ctx).list_requests(status or None, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        return render(request, "support/requests.html", {
+            "rows": rows, "total": total, "status": status, "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)), "errors": {}})
+
+    @get("/requests/{request_id:int}", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
+    async def detail(self, request: Request[Any, Any, Any], ctx: Ctx, request_id: FromPath[int]) -> Any:
+        row = await JoiningService(ctx).get_request(request_id)
+        return render(request, "support/request_detail.html", {"row": row, "errors": {}})
+
+    @get("/requests/{request_id:int}/document", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)],
+         media_type="application/pdf")
+    async def document(self, ctx: Ctx, request_id: FromPath[int]) -> Response[bytes]:
+        row, content = await JoiningService(ctx).get_document(request_id)
+        return Response(content, media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="account-request-{row.id}.pdf"'})
+
+    @post("/requests/{request_id:int}/approve", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
+    async def approve(self, request: Request[Any, Any, Any], ctx: Ctx, request_id: FromPath[int]) -> Any:
+        service = JoiningService(ctx)
+        try:
+            await service.approve(request_id)
+        except DomainError as exc:
+            row = await service.get_request(request_id)
+            return render(request, "support/request_detail.html", {"row": row, "errors": form_errors(exc)},
+                          partial="support/_request_decision.html", status=exc.status_code)
+        row = await service.get_request(request_id)
+        return render(request, "support/request_detail.html", {"row": row, "errors": {}},
+                      partial="support/_request_decision.html")
+
+    @post("/requests/{request_id:int}/reject", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
+    async def reject(self, request: Request[Any, Any, Any], ctx: Ctx, request_id: FromPath[int]) -> Any:
+        form = await request.form()
+        service = JoiningService(ctx)
+        try:
+            await service.reject(request_id, str(form.get("reason") or ""))
+        except DomainError as exc:
+            row = await service.get_request(request_id)
+            return render(request, "support/request_detail.html", {"row": row, "errors": form_errors(exc),
+                                                                   "reason": form.get("reason", "")},
+                          partial="support/_request_decision.html", status=exc.status_code)
+        row = await service.get_request(request_id)
+        return render(request, "support/request_detail.html", {"row": row, "errors": {}},
+                      partial="support/_request_decision.html")
+
+    @get("/outbox", guards=[requires(Permission.OUTBOX_READ)])
+    async def outbox(self, request: Request[Any, Any, Any], ctx: Ctx, recipient: FromQuery[str] = "", page: FromQuery[int] = 1) -> Any:
+        page = max(page, 1)
+        rows, total = await OutboxService(ctx).list(recipient or None, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        return render(request, "support/outbox.html", {"rows": rows, "total": total, "recipient": recipient,
+                                                       "page": page, "pages": max(1, -(-total // PAGE_SIZE))})
+
+    @get("/outbox/{message_id:int}", guards=[requires(Permission.OUTBOX_READ)])
+    async def outbox_message(self, request: Request[Any, Any, Any], ctx: Ctx, message_id: FromPath[int]) -> Any:
+        return render(request, "support/outbox_message.html", {"message": await OutboxService(ctx).get(message_id)})
+
+    @get("/terms", guards=[requires(Permission.TERMS_PUBLISH)])
+    async def terms_admin(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        return render(request, "support/terms.html", {"current": await TermsService(ctx).current(), "errors": {},
+                                                      "form": {}})
+
+    @post("/terms", guards=[requires(Permission.TERMS_PUBLISH)])
+    async def publish_terms(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        form = await request.form()
+        service = TermsService(ctx)
+        try:
+            await service.publish(str(form.get("text_fr") or ""), str(form.get("text_en") or ""))
+        except DomainError as exc:
+            return render(request, "support/terms.html", {"current": await service.current(),
+                                                          "errors": form_errors(exc), "form": _form_dict(form)},
+                          status=exc.status_code)
+        return redirect(request, "/support/terms")

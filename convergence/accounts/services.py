@@ -1,0 +1,483 @@
+"""Joining and authentication: every page and API handler goes through these services."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from convergence.accounts.models import (
+    AccountRequest,
+    AccountRequestDocument,
+    ApiToken,
+    PasswordToken,
+    RequestStatus,
+    Role,
+    SignInFailure,
+    TermsVersion,
+    User,
+    UserSession,
+)
+from convergence.accounts.validation import (
+    looks_like_pdf,
+    normalise_email,
+    normalise_siren,
+    valid_email,
+    valid_siren,
+)
+from convergence.companies.models import Company
+from convergence.companies.team_models import Invitation
+from convergence.core import audit
+from convergence.core.errors import (
+    BadRequest,
+    Conflict,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    Throttled,
+)
+from convergence.core.i18n import gettext as _
+from convergence.core.context import Context
+from convergence.core.models import utcnow
+from convergence.core.permissions import Permission
+from convergence.core.security import (
+    hash_password,
+    new_token,
+    password_problems,
+    token_digest,
+    verify_password,
+)
+
+
+@dataclass
+class RequestInput:
+    company_name: str
+    siren: str
+    first_name: str
+    last_name: str
+    email: str
+    job_title: str
+    is_corporate_officer: bool
+    officer_name: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> RequestInput:
+        officer = data.get("is_corporate_officer")
+        if isinstance(officer, str):
+            officer = officer.lower() in ("1", "true", "yes", "on", "officer")
+        return cls(
+            company_name=str(data.get("company_name") or "").strip(),
+            siren=normalise_siren(data.get("siren")),
+            first_name=str(data.get("first_name") or "").strip(),
+            last_name=str(data.get("last_name") or "").strip(),
+            email=normalise_email(data.get("email")),
+            job_title=str(data.get("job_title") or "").strip(),
+            is_corporate_officer=bool(officer),
+            officer_name=(str(data.get("officer_name") or "").strip() or None),
+        )
+
+    def problems(self) -> dict[str, str]:
+        problems: dict[str, str] = {}
+        required = {
+            "company_name": ("The company name is required.", "The company name is too long.", 200),
+            "first_name": ("The first name is required.", "The first name is too long.", 100),
+            "last_name": ("The last name is required.", "The last name is too long.", 100),
+            "job_title": ("The job title is required.", "The job title is too long.", 150),
+        }
+        for name, (missing, too_long, limit) in required.items():
+            value = getattr(self, name)
+            if not value:
+                problems[name] = missing
+            elif len(value) > limit:
+                problems[name] = too_long
+        if not valid_siren(self.siren):
+            problems["siren"] = "The SIREN must be 9 digits with a valid check digit."
+        if not valid_email(self.email):
+            problems["email"] = "The e-mail address is not valid."
+        if not self.is_corporate_officer and not self.officer_name:
+            problems["officer_name"] = "Give the name of the corporate officer who authorized you."
+        return problems
+
+
+@dataclass
+class Document:
+    filename: str
+    content: bytes
+
+
+def _first_code(problems: dict[str, str]) -> str:
+    if "siren" in problems:
+        return "invalid_siren"
+    if "email" in problems:
+        return "invalid_email"
+    return "invalid_input"
+
+
+class JoiningService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.session = ctx.session
+
+    async def _active_company(self, siren: str) -> Company | None:
+        return await self.session.scalar(select(Company).where(Company.siren == siren, Company.active.is_(True)))
+
+    async def _email_taken(self, email: str) -> bool:
+        return await self.session.scalar(select(func.count()).select_from(User).where(User.email == email)) > 0
+
+    async def file_request(self, data: RequestInput, document: Document | None = None) -> AccountRequest:
+        problems = data.problems()
+        if document is not None:
+            if len(document.content) > self.ctx.settings.upload_max_bytes:
+                problems["document"] = "The signed form must be at most 5 MB."
+            elif not looks_like_pdf(document.content):
+                problems["document"] = "The signed form must be a PDF file."
+        if problems:
+            raise Invalid(next(iter(problems.values())), code=_first_code(problems), fields=problems)
+
+        company = await self._active_company(data.siren)
+        if company is not None:
+            await self._tell_managers_of_attempt(company, data)
+            raise Conflict(
+                "Your company is already represented on Convergence. Ask one of its managers to invite you.",
+                code="company_already_represented",
+            )
+        if await self._email_taken(data.email):
+            raise Conflict("An account already exists for this e-mail address. Sign in instead.",
+                           code="email_already_registered")
+        pending = await self.session.scalar(select(func.count()).select_from(AccountRequest).where(
+            AccountRequest.email == data.email, AccountRequest.siren == data.siren,
+            AccountRequest.status == RequestStatus.PENDING))
+        if pending:
+            raise Conflict("A request for this company and e-mail address is already awaiting review.",
+                           code="request_already_pending")
+
+        request = AccountRequest(
+            company_name=data.company_name, siren=data.siren, first_name=data.first_name,
+            last_name=data.last_name, email=data.email, job_title=data.job_title,
+            is_corporate_officer=data.is_corporate_officer,
+            officer_name=None if data.is_corporate_officer else data.officer_name,
+            status=RequestStatus.PENDING,
+        )
+        if document is not None:
+            request.document_name = document.filename[:255] or "form.pdf"
+            request.document_size = len(document.content)
+        self.session.add(request)
+        await self.session.flush()
+        if document is not None:
+            self.session.add(AccountRequestDocument(request_id=request.id, content=document.content,
+                                                    sha256=hashlib.sha256(document.content).hexdigest()))
+        self.ctx.audit("account_request.filed", target_type="account_request", target_id=request.id,
+                       siren=data.siren)
+        await self.ctx.mailer.send(
+            data.email, _("Your Convergence account request"),
+            _("Hello %(name)s,\n\nWe have received your request to open a Convergence account for %(company)s "
+              "(SIREN %(siren)s). ANS support will review it and write to you.\n\nQuestions: %(support)s",
+              name=data.first_name, company=data.company_name, siren=data.siren,
+              support=self.ctx.settings.support_address),
+            kind="account_request_received")
+        return request
+
+    async def _tell_managers_of_attempt(self, company: Company, data: RequestInput) -> None:
+        """The refused requester must not learn who the managers are; the managers learn who asked.
+
+        Committed before the 409 is raised: the notice must survive the refusal.
+        """
+        managers = (await self.session.scalars(select(User).where(
+            User.company_id == company.id, User.role == Role.MANAGER, User.active.is_(True)))).all()
+        for manager in managers:
+            await self.ctx.mailer.send(
+                manager.email, _("Someone asked to join Convergence for your company"),
+                _("Hello,\n\n%(name)s (%(email)s, %(job)s) filed an account request for %(company)s, which you "
+                  "already represent on Convergence. The request was refused; if this person should work with you, "
+                  "invite them from your team page: %(url)s/team",
+                  name=f"{data.first_name} {data.last_name}", email=data.email, job=data.job_title,
+                  company=company.name, url=self.ctx.settings.base_url),
+                kind="duplicate_company_notice")
+        self.ctx.audit("account_request.refused_duplicate", target_type="company", target_id=company.id,
+                       company_id=company.id, email=data.email)
+        await self.session.commit()
+
+    async def list_requests(self, status: str | None, limit: int = 50, offset: int = 0) -> tuple[list[AccountRequest], int]:
+        self.ctx.require(Permission.ACCOUNT_REQUESTS_REVIEW)
+        query = select(AccountRequest)
+        if status:
+            if status not in set(RequestStatus):
+                raise Invalid("Unknown status: use pending, approved or rejected.", code="invalid_status")
+            query = query.where(AccountRequest.status == status)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = (await self.session.scalars(
+            query.order_by(AccountRequest.created_at.desc(), AccountRequest.id.desc()).limit(limit).offset(offset))).all()
+        return list(rows), total
+
+    async def get_request(self, request_id: int) -> AccountRequest:
+        self.ctx.require(Permission.ACCOUNT_REQUESTS_REVIEW)
+        request = await self.session.get(AccountRequest, request_id)
+        if request is None:
+            raise NotFound("This account request does not exist.")
+        return request
+
+    async def get_document(self, request_id: int) -> tuple[AccountRequest, bytes]:
+        request = await self.get_request(request_id)
+        content = await self.session.scalar(
+            select(AccountRequestDocument.content).where(AccountRequestDocument.request_id == request.id))
+        if content is None:
+            raise NotFound("This request has no signed form.")
+        return request, content
+
+    async def _pending(self, request_id: int) -> AccountRequest:
+        request = await self.get_request(request_id)
+        if request.status != RequestStatus.PENDING:
+            raise Conflict("This request has already been handled.", code="request_not_pending")
+        return request
+
+    async def approve(self, request_id: int) -> tuple[Company, User]:
+        request = await self._pending(request_id)
+        if await self._active_company(request.siren) is not None:
+            raise Conflict("This company is already represented on Convergence.", code="company_already_represented")
+        if await self._email_taken(request.email):
+            raise Conflict("An account already exists for this e-mail address.", code="email_already_registered")
+        company = Company(name=request.company_name, siren=request.siren, active=True)
+        self.session.add(company)
+        await self.session.flush()
+        user = User(email=request.email, first_name=request.first_name, last_name=request.last_name,
+                    job_title=request.job_title, role=Role.MANAGER, company_id=company.id, active=True)
+        self.session.add(user)
+        await self.session.flush()
+        request.status = RequestStatus.APPROVED
+        request.decided_by_id = self.ctx.actor.id if self.ctx.actor else None
+        request.decided_at = utcnow()
+        request.company_id = company.id
+        request.user_id = user.id
+        token = await PasswordService(self.ctx).issue(user, "initialise", self.ctx.settings.password_link_hours)
+        link = f"{self.ctx.settings.base_url}/password/set?token={token}"
+        await self.ctx.mailer.send(
+            user.email, _("Your Convergence account has been created"),
+            _("Hello %(name)s,\n\nYour account has been created: you are the manager of %(company)s on Convergence.\n\n"
+              "Set your password with this link (valid %(hours)s hours, usable once):\n%(link)s\n\n"
+              "Questions: %(support)s",
+              name=user.first_name, company=company.name, hours=self.ctx.settings.password_link_hours,
+              link=link, support=self.ctx.settings.support_address),
+            kind="account_created")
+        from convergence.questionnaires.services import ensure_global_responses
+
+        await ensure_global_responses(self.session, company.id)
+        self.ctx.audit("account_request.approved", target_type="account_request", target_id=request.id,
+                       company_id=company.id, user_id=user.id)
+        self.ctx.audit("company.created", target_type="company", target_id=company.id, company_id=company.id)
+        return company, user
+
+    async def reject(self, request_id: int, reason: str) -> AccountRequest:
+        request = await self._pending(request_id)
+        reason = (reason or "").strip()
+        if not reason:
+            raise Invalid("Give the reason for the rejection: the requester will read it.", code="reason_required",
+                          fields={"reason": "Give the reason for the rejection: the requester will read it."})
+        if len(reason) > 2000:
+            raise Invalid("The reason is too long (2,000 characters at most).", code="invalid_input",
+                          fields={"reason": "The reason is too long (2,000 characters at most)."})
+        request.status = RequestStatus.REJECTED
+        request.reason = reason
+        request.decided_by_id = self.ctx.actor.id if self.ctx.actor else None
+        request.decided_at = utcnow()
+        await self.ctx.mailer.send(
+            request.email, _("Your Convergence account request"),
+            _("Hello %(name)s,\n\nYour account request for %(company)s was not accepted, for this reason:\n\n"
+              "%(reason)s\n\nQuestions: %(support)s",
+              name=request.first_name, company=request.company_name, reason=reason,
+              support=self.ctx.settings.support_address),
+            kind="account_request_rejected")
+        self.ctx.audit("account_request.rejected", target_type="account_request", target_id=request.id,
+                       reason=reason)
+        return request
+
+
+class PasswordService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.session = ctx.session
+
+    async def issue(self, user: User, purpose: str, hours: int) -> str:
+        token = new_token()
+        self.session.add(PasswordToken(user_id=user.id, digest=token_digest(self.ctx.settings, token),
+                                       purpose=purpose, expires_at=utcnow() + timedelta(hours=hours)))
+        return token
+
+    async def _valid_token(self, token: str) -> PasswordToken:
+        row = await self.session.scalar(select(PasswordToken).where(
+            PasswordToken.digest == token_digest(self.ctx.settings, token or "")))
+        if row is None or row.used_at is not None or row.expires_at <= utcnow():
+            raise BadRequest("This link is invalid, has expired or has already been used. Ask for a new one.",
+                             code="invalid_token")
+        return row
+
+    async def user_for_token(self, token: str) -> User:
+        row = await self._valid_token(token)
+        user = await self.session.get(User, row.user_id)
+        if user is None or not user.active:
+            raise BadRequest("This link is invalid, has expired or has already been used. Ask for a new one.",
+                             code="invalid_token")
+        return user
+
+    async def set_password(self, token: str, password: str) -> User:
+        row = await self._valid_token(token)
+        user = await self.user_for_token(token)
+        problems = password_problems(self.ctx.settings, password or "", user.email)
+        if problems:
+            raise Invalid(" ".join(problems), code="weak_password", fields={"password": " ".join(problems)},
+                          problems=problems)
+        user.password_hash = hash_password(self.ctx.settings, password)
+        now = utcnow()
+        # Single use: this link and any other outstanding link for the account stop working.
+        await self.session.execute(update(PasswordToken).where(
+            PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None)).values(used_at=now))
+        row.used_at = now
+        # Setting the password from an invitation fulfils it.
+        await self.session.execute(update(Invitation).where(
+            Invitation.user_id == user.id, Invitation.status == "pending").values(status="accepted"))
+        # A new password ends every existing session and API token of the account.
+        await self.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+        await self.session.execute(update(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now))
+        self.ctx.audit("user.password_set", target_type="user", target_id=user.id, company_id=user.company_id,
+                       purpose=row.purpose)
+        return user
+
+    async def request_reset(self, email: str) -> None:
+        """Always answers the same way, whether or not the address has an account."""
+        user = await self.session.scalar(select(User).where(User.email == normalise_email(email)))
+        if user is None or not user.active:
+            return
+        token = await self.issue(user, "reset", 2)
+        await self.ctx.mailer.send(
+            user.email, _("Reset your Convergence password"),
+            _("Hello %(name)s,\n\nSomeone (probably you) asked to reset your Convergence password. "
+              "Choose a new one with this link (valid 2 hours, usable once):\n%(link)s\n\n"
+              "If you did not ask, ignore this message.",
+              name=user.first_name, link=f"{self.ctx.settings.base_url}/password/set?token={token}"),
+            kind="password_reset")
+        self.ctx.audit("user.password_reset_requested", target_type="user", target_id=user.id,
+                       company_id=user.company_id)
+
+
+@dataclass
+class Credentials:
+    user: User
+    token: str
+    expires_at: datetime
+
+
+class AuthService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.session = ctx.session
+        self.settings = ctx.settings
+
+    async def _throttled(self, email: str, ip: str) -> bool:
+        since = utcnow() - timedelta(minutes=self.settings.throttle_window_minutes)
+        per_account = await self.session.scalar(select(func.count()).select_from(SignInFailure).where(
+            SignInFailure.email == email, SignInFailure.created_at > since))
+        per_address = await self.session.scalar(select(func.count()).select_from(SignInFailure).where(
+            SignInFailure.ip == ip, SignInFailure.created_at > since))
+        return (per_account or 0) >= self.settings.throttle_per_account or (
+            (per_address or 0) >= self.settings.throttle_per_address)
+
+    async def authenticate(self, email: str, password: str) -> User:
+        email = normalise_email(email)
+        ip = self.ctx.ip or "unknown"
+        if await self._throttled(email, ip):
+            raise Throttled("Too many failed sign-in attempts. Wait 15 minutes and try again.")
+        user = await self.session.scalar(select(User).where(User.email == email))
+        ok = verify_password(self.settings, password or "", user.password_hash if user else None)
+        if not ok or user is None or not user.active:
+            # The failure must be counted although the request ends in 401, so it is committed here; nothing
+            # else has been written by this unit of work yet.
+            self.session.add(SignInFailure(email=email[:320], ip=ip))
+            audit.record(self.session, "user.sign_in_failed", actor_id=None, target_type="user",
+                         target_id=user.id if user else None, ip=ip)
+            await self.session.commit()
+            raise NotAuthenticated("Wrong e-mail address or password.", code="invalid_credentials")
+        await self.session.execute(delete(SignInFailure).where(SignInFailure.email == email))
+        user.last_login_at = utcnow()
+        audit.record(self.session, "user.signed_in", actor_id=user.id, target_type="user", target_id=user.id,
+                     company_id=user.company_id, ip=ip)
+        return user
+
+    async def open_session(self, user: User, previous_key: str | None, user_agent: str | None) -> str:
+        """A fresh key at every sign-in; the previous session (if any) is destroyed, not reused."""
+        if previous_key:
+            await self.session.execute(delete(UserSession).where(
+                UserSession.digest == token_digest(self.settings, previous_key)))
+        key = new_token()
+        now = utcnow()
+        self.session.add(UserSession(
+            user_id=user.id, digest=token_digest(self.settings, key), last_seen_at=now,
+            expires_at=now + timedelta(hours=self.settings.session_absolute_hours),
+            ip=self.ctx.ip, user_agent=(user_agent or "")[:300]))
+        return key
+
+    async def close_session(self, key: str | None) -> None:
+        if not key:
+            return
+        row = await self.session.scalar(select(UserSession).where(
+            UserSession.digest == token_digest(self.settings, key)))
+        if row is not None:
+            await self.session.delete(row)
+            audit.record(self.session, "user.signed_out", actor_id=row.user_id, target_type="user",
+                         target_id=row.user_id, ip=self.ctx.ip)
+
+    async def issue_api_token(self, user: User) -> Credentials:
+        token = new_token()
+        expires_at = utcnow() + timedelta(hours=self.settings.api_token_hours)
+        self.session.add(ApiToken(user_id=user.id, digest=token_digest(self.settings, token), expires_at=expires_at))
+        audit.record(self.session, "api_token.issued", actor_id=user.id, target_type="user", target_id=user.id,
+                     company_id=user.company_id, ip=self.ctx.ip)
+        return Credentials(user=user, token=token, expires_at=expires_at)
+
+    async def revoke_api_token(self, token: str) -> None:
+        await self.session.execute(update(ApiToken).where(
+            ApiToken.digest == token_digest(self.settings, token), ApiToken.revoked_at.is_(None)
+        ).values(revoked_at=utcnow()))
+        if self.ctx.actor is not None:
+            audit.record(self.session, "api_token.revoked", actor_id=self.ctx.actor.id, target_type="user",
+                         target_id=self.ctx.actor.id, company_id=self.ctx.actor.company_id, ip=self.ctx.ip)
+
+
+class TermsService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.session = ctx.session
+
+    async def current(self) -> TermsVersion:
+        terms = await self.session.scalar(select(TermsVersion).order_by(TermsVersion.version.desc()).limit(1))
+        if terms is None:
+            raise NotFound("No terms of use have been published yet.")
+        return terms
+
+    async def accept(self, version: object) -> None:
+        user = self.ctx.actor
+        if user is None:
+            raise NotAuthenticated("Please sign in.")
+        current = await self.current()
+        if not isinstance(version, int) or isinstance(version, bool) or version != current.version:
+            raise Conflict("This is not the current version of the terms: read and accept the current one.",
+                           code="terms_version_mismatch", current_version=current.version)
+        user.terms_accepted_version = current.version
+        user.terms_accepted_at = utcnow()
+        self.ctx.audit("user.terms_accepted", target_type="user", target_id=user.id, company_id=user.company_id,
+                       version=current.version)
+
+    async def publish(self, text_fr: str, text_en: str) -> TermsVersion:
+        self.ctx.require(Permission.TERMS_PUBLISH)
+        text_fr, text_en = (text_fr or "").strip(), (text_en or "").strip()
+        if not text_fr or not text_en:
+            raise Invalid("Both the French and the English text are required.", code="invalid_input")
+        latest = await self.session.scalar(select(func.max(TermsVersion.version))) or 0
+        terms = TermsVersion(version=latest + 1, text_fr=text_fr, text_en=text_en, published_at=utcnow(),
+                             published_by_id=self.ctx.actor.id if self.ctx.actor else None)
+        self.session.add(terms)
+        await self.session.flush()
+        self.ctx.audit("terms.published", target_type="terms_version", target_id=terms.id, version=terms.version)
+        return terms

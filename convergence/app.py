@@ -1,0 +1,91 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+
+from jinja2 import Environment
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.openapi.config import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy.exc import IntegrityError
+
+from convergence import __version__
+from convergence.core import logs
+from convergence.core.db import create_engine, create_sessionmaker
+from convergence.core.errors import DomainError
+from convergence.core.i18n import current_language, gettext, load_catalogues, ngettext
+from convergence.core.permissions import Permission, has_permission
+from convergence.core.web import (
+    commit_on_success,
+    csrf_guard,
+    domain_error_handler,
+    http_error_handler,
+    integrity_error_handler,
+    internal_error_handler,
+    SessionMiddleware,
+    terms_gate,
+)
+from convergence.routes import route_handlers
+from convergence.settings import Settings
+
+HTMX_VERSION = "2.0.11"
+
+
+def _configure_jinja(settings: Settings):  # noqa: ANN202
+    def callback(engine: JinjaTemplateEngine) -> None:
+        env: Environment = engine.engine
+        env.add_extension("jinja2.ext.i18n")
+        env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+        env.globals.update(
+            lang=current_language,
+            can=lambda user, name: has_permission(getattr(user, "role", None), Permission(name)),
+            htmx_src=f"/static/vendor/htmx-{HTMX_VERSION}/htmx.min.js",
+            support_address=settings.support_address,
+            version=__version__,
+        )
+        env.policies["ext.i18n.trimmed"] = True
+
+    return callback
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    load_catalogues(settings.locale_dir)
+    logs.install()
+
+    async def startup(app: Litestar) -> None:
+        app.state.engine = create_engine(settings)
+        app.state.sessionmaker = create_sessionmaker(app.state.engine)
+
+    async def shutdown(app: Litestar) -> None:
+        await app.state.engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            *route_handlers(),
+            create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False,
+                                       opt={"terms_exempt": True}),
+        ],
+        state=State({"settings": settings}),
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        middleware=[SessionMiddleware()],
+        guards=[csrf_guard, terms_gate],
+        after_request=commit_on_success,
+        exception_handlers={
+            DomainError: domain_error_handler,
+            HTTPException: http_error_handler,
+            IntegrityError: integrity_error_handler,
+            Exception: internal_error_handler,
+        },
+        plugins=[HTMXPlugin()],
+        template_config=TemplateConfig(directory=settings.templates_dir, engine=JinjaTemplateEngine,
+                                       engine_callback=_configure_jinja(settings)),
+        openapi_config=OpenAPIConfig(title="Convergence simulator API", version="1", path="/schema"),
+        request_max_body_size=settings.upload_max_bytes + 512 * 1024,
+    )

@@ -1,0 +1,115 @@
+"""The `convergence` command: serve, db upgrade, fixtures load, users create, demo load."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from convergence.settings import Settings
+
+
+@click.group()
+def main() -> None:
+    """Convergence simulator administration."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the application with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("convergence.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=False, log_level="info")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="heads")
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations (to head by default)."""
+    from convergence.migrate import upgrade
+
+    upgrade(Settings.from_env(), revision)
+    click.echo(f"Database upgraded to {revision}.")
+
+
+@main.group()
+def fixtures() -> None:
+    """Reference data from fixtures/."""
+
+
+@fixtures.command("load")
+def fixtures_load() -> None:
+    """Load the reference data (terms of use, FAQ, questionnaires). Safe to run again."""
+    from convergence.fixtures import load_all
+
+    summary = asyncio.run(load_all(Settings.from_env()))
+    for name, count in summary.items():
+        click.echo(f"{name}: {count} new")
+
+
+@main.group()
+def users() -> None:
+    """ANS staff accounts."""
+
+
+@users.command("create")
+@click.option("--role", type=click.Choice(["support", "reviewer"]), required=True)
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="Must follow the password policy.")
+@click.option("--first-name", default="ANS")
+@click.option("--last-name", default="")
+def users_create(role: str, email: str, password: str, first_name: str, last_name: str) -> None:
+    """Create an ANS support or reviewer account."""
+    from convergence.fixtures import create_staff_user
+    from convergence.core.errors import DomainError
+
+    try:
+        user = asyncio.run(create_staff_user(Settings.from_env(), role=role, email=email, password=password,
+                                             first_name=first_name, last_name=last_name or role.capitalize()))
+    except DomainError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"Created {role} account {user.email} (id {user.id}).")
+
+
+@main.group()
+def demo() -> None:
+    """Demo data for `make run`."""
+
+
+@demo.command("load")
+def demo_load() -> None:
+    """Create the demo accounts (idempotent) and print their logins."""
+    from convergence.fixtures import DEMO_PASSWORD, load_demo
+
+    accounts = asyncio.run(load_demo(Settings.from_env()))
+    click.echo("Demo accounts (password for all: %s):" % DEMO_PASSWORD)
+    for role, email in accounts:
+        click.echo(f"  {role:<12} {email}")
+
+
+@main.command()
+@click.option("--companies", default=20, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--seed", default=1, show_default=True, type=int)
+def simulate(companies: int, seed: int) -> None:
+    """Populate a reproducible market of vendors (needs `fixtures load` first)."""
+    from convergence.simulation import SIMULATION_PASSWORD, simulate as run
+
+    summary = asyncio.run(run(Settings.from_env(), companies, seed))
+    click.echo(f"Simulated {summary.companies} companies, {summary.users} users, {summary.products} products, "
+               f"{summary.responses} responses {dict(sorted(summary.statuses.items()))}.")
+    click.echo(f"Simulated users sign in with the password {SIMULATION_PASSWORD}.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""Team and rights: members, invitations, per-product rights, deactivation. No escalation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from convergence.accounts.models import ApiToken, PasswordToken, Role, User, UserSession
+from convergence.accounts.services import PasswordService
+from convergence.accounts.validation import normalise_email, valid_email
+from convergence.companies.access import Level, member, product_level, require_company
+from convergence.companies.models import Company
+from convergence.companies.team_models import Invitation, MemberRight
+from convergence.core.context import Context
+from convergence.core.errors import Conflict, Forbidden, Invalid, NotFound
+from convergence.core.i18n import gettext as _
+from convergence.core.models import AuditEvent, utcnow
+from convergence.core.permissions import Permission, has_permission
+
+RIGHTS_ACTIONS = ("team.invited", "team.rights_changed", "team.member_deactivated", "team.invitation_cancelled",
+                  "team.invitation_resent")
+
+
+@dataclass(frozen=True)
+class Right:
+    product_id: int | None
+    level: Level
+
+    def as_json(self) -> dict[str, Any]:
+        return {"product_id": self.product_id, "level": self.level.label}
+
+
+@dataclass
+class MemberView:
+    user: User
+    rights: list[Right] = field(default_factory=list)
+    pending_invitation: Invitation | None = None
+
+    @property
+    def held(self) -> dict[int | None, str]:
+        return {r.product_id: r.level.label for r in self.rights}
+
+
+def parse_rights(raw: object) -> list[Right]:
+    """`[{product_id: int | null, level: read|edit|validate}]`; one right per product, the highest wins."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise Invalid("Rights must be a list of {product_id, level}.", code="invalid_rights")
+    best: dict[int | None, Level] = {}
+    for item in raw:
+        if not isinstance(item, dict) or "level" not in item:
+            raise Invalid("Rights must be a list of {product_id, level}.", code="invalid_rights")
+        product_id = item.get("product_id")
+        if product_id is not None and (not isinstance(product_id, int) or isinstance(product_id, bool)):
+            raise Invalid("A product id must be a number, or null for the global-strategy questionnaires.",
+                          code="invalid_rights")
+        try:
+            level = Level.parse(str(item["level"]))
+        except KeyError:
+            raise Invalid("A level is read, edit or validate.", code="invalid_rights") from None
+        best[product_id] = max(level, best.get(product_id, level))
+    return [Right(pid, level) for pid, level in best.items()]
+
+
+class TeamService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.session = ctx.session
+
+    # ------------------------------------------------------------------ reading
+
+    def _require(self, company_id: int, permission: Permission) -> User:
+        user = require_company(self.ctx, company_id)
+        self._allowed(user, permission)
+        return user
+
+    @staticmethod
+    def _allowed(user: User, permission: Permission) -> None:
+        if not has_permission(user.role, permission):
+            raise Forbidden("You do not have the right to do this.")
+
+    async def company(self, company_id: int) -> Company:
+        require_company(self.ctx, company_id)
+        company = await self.session.get(Company, company_id)
+        if company is None:
+            raise NotFound("This company does not exist.")
+        return company
+
+    async def members(self, company_id: int) -> list[MemberView]:
+        self._require(company_id, Permission.TEAM_READ)
+        users = (await self.session.scalars(select(User).where(User.company_id == company_id).order_by(
+            User.role.desc(), User.last_name, User.first_name, User.id))).all()
+        rights = (await self.session.scalars(select(MemberRight).where(MemberRight.company_id == company_id))).all()
+        pending = (await self.session.scalars(select(Invitation).where(
+            Invitation.company_id == company_id, Invitation.status == "pending"))).all()
+        views = {u.id: MemberView(user=u) for u in users}
+        for right in rights:
+            if right.user_id in views:
+                views[right.user_id].rights.append(Right(right.product_id, Level.parse(right.level)))
+        for invitation in pending:
+            if invitation.user_id in views:
+                views[invitation.user_id].pending_invitation = invitation
+        for view in views.values():
+            view.rights.sort(key=lambda r: (r.product_id is not None, r.product_id or 0))
+        return list(views.values())
+
+    async def products(self, company_id: int) -> list[Any]:
+        """The company's products, for the rights grid."""
+        from convergence.products.models import Product
+
+        require_company(self.ctx, company_id)
+        return list((await self.session.scalars(select(Product).where(Product.company_id == company_id)
+                                                .order_by(Product.id))).all())
+
+    async def audit_trail(self, company_id: int, limit: int = 50, offset: int = 0) -> tuple[list[AuditEvent], int]:
+        self._require(company_id, Permission.TEAM_MANAGE)
+        query = select(AuditEvent).where(AuditEvent.company_id == company_id,
+                                         AuditEvent.action.in_(RIGHTS_ACTIONS))
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = (await self.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset))).all()
+        return list(rows), total
+
+    # ------------------------------------------------------------------ rights checks
+
+    async def _check_products(self, company_id: int, rights: list[Right]) -> dict[int, Any]:
+        from convergence.products.models import Product
+
+        ids = {r.product_id for r in rights if r.product_id is not None}
+        if not ids:
+            return {}
+        found = {p.id: p for p in (await self.session.scalars(select(Product).where(
+            Product.company_id == company_id, Product.id.in_(ids)))).all()}
+        if set(found) != ids:
+            raise Invalid("A right names a product that does not exist in your company.", code="invalid_product")
+        return found
+
+    async def _check_no_escalation(self, rights: list[Right], products: dict[int, Any]) -> None:
+        """A contributor hands on at most what they hold, product by product."""
+        for right in rights:
+            product = products.get(right.product_id) if right.product_id is not None else None
+            held = await product_level(self.ctx, right.product_id,
+                                       getattr(product, "created_by_id", None) if product else None)
+            if held is None or held < right.level:
+                raise Forbidden("You cannot hand on a right you do not hold yourself.", code="rights_escalation")
+
+    async def _store_rights(self, company_id: int, user_id: int, rights: list[Right]) -> None:
+        await self.session.execute(delete(MemberRight).where(MemberRight.user_id == user_id))
+        for right in rights:
+            self.session.add(MemberRight(company_id=company_id, user_id=user_id, product_id=right.product_id,
+                                         level=right.level.label))
+
+    # ------------------------------------------------------------------ invitations
+
+    async def invite(self, company_id: int, data: dict[str, Any]) -> Invitation:
+        inviter = self._require(company_id, Permission.TEAM_INVITE)
+        email = normalise_email(data.get("email"))
+        first_name = str(data.get("first_name") or "").strip()
+        last_name = str(data.get("last_name") or "").strip()
+        role = data.get("role") or Role.CONTRIBUTOR
+        problems: dict[str, str] = {}
+        if not valid_email(email):
+            problems["email"] = "The e-mail address is not valid."
+        if not first_name or len(first_name) > 100:
+            problems["first_name"] = "The first name is required (100 characters at most)."
+        if not last_name or len(last_name) > 100:
+            problems["last_name"] = "The last name is required (100 characters at most)."
+        if role not in (Role.MANAGER, Role.CONTRIBUTOR):
+            problems["role"] = "The role is manager or contributor."
+        if problems:
+            code = "invalid_email" if "email" in problems else "invalid_input"
+            raise Invalid(next(iter(problems.values())), code=code, fields=problems)
+        rights = parse_rights(data.get("rights"))
+        if role == Role.MANAGER and inviter.role != Role.MANAGER:
+            raise Forbidden("Only a manager can invite a manager.", code="rights_escalation")
+        products = await self._check_products(company_id, rights)
+        if inviter.role != Role.MANAGER:
+            await self._check_no_escalation(rights, products)
+        if await self.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+            raise Conflict("An account already exists for this e-mail address.", code="email_already_registered")
+
+        user = User(email=email, first_name=first_name, last_name=last_name, role=role, company_id=company_id,
+                    active=True, job_title=str(data.get("job_title") or "")[:150])
+        self.session.add(user)
+        await self.session.flush()
+        if role == Role.CONTRIBUTOR:
+            await self._store_rights(company_id, user.id, rights)
+        invitation = Invitation(company_id=company_id, user_id=user.id, invited_by_id=inviter.id, email=email,
+                                role=role, status="pending", sent_count=1)
+        self.session.add(invitation)
+        await self.session.flush()
+        await self._send_invitation(invitation, user, inviter)
+        self.ctx.audit("team.invited", target_type="user", target_id=user.id, company_id=company_id,
+                       email=email, role=role, rights=[r.as_json() for r in rights])
+        return invitation
+
+    async def _send_invitation(self, invitation: Invitation, user: User, inviter: User) -> None:
+        company = await self.session.get(Company, invitation.company_id)
+        token = await PasswordService(self.ctx).issue(user, "invitation", self.ctx.settings.invitation_link_hours)
+        await self.ctx.mailer.send(
+            user.email, _("You are invited to join %(company)s on Convergence", company=company.name),
+            _("Hello %(name)s,\n\n%(inviter)s invites you to join %(company)s on Convergence as %(role)s.\n\n"
+              "Set your password with this link (valid %(days)s days, usable once):\n%(link)s\n\n"
+              "Questions: %(support)s",
+              name=user.first_name, inviter=inviter.full_name, company=company.name,
+              role=_(user.role.capitalize()), days=self.ctx.settings.invitation_link_hours // 24,
+              link=f"{self.ctx.settings.base_url}/password/set?token={token}",
+              support=self.ctx.settings.support_address),
+            kind="invitation")
+
+    async def _pending_invitation(self, company_id: int, invitation_id: int) -> Invitation:
+        invitation = await self.session.get(Invitation, invitation_id)
+        if invitation is None or invitation.company_id != company_id:
+            raise NotFound("This invitation does not exist.")
+        if invitation.status != "pending":
+            raise Conflict("This invitation is no longer pending.", code="invitation_not_pending")
+        return invitation
+
+    async def resend(self, company_id: int, invitation_id: int) -> Invitation:
+        actor = require_company(self.ctx, company_id)
+        invitation = await self._pending_invitation(company_id, invitation_id)
+        self._allowed(actor, Permission.TEAM_INVITE)
+        if actor.role != Role.MANAGER and invitation.invited_by_id != actor.id:
+            raise Forbidden("Only a manager or the person who sent it can resend this invitation.")
+        user = await self.session.get(User, invitation.user_id)
+        # The previous links stop working: only the newest e-mail is valid.
+        await self.session.execute(update(PasswordToken).where(
+            PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None)).values(used_at=utcnow()))
+        invitation.sent_count += 1
+        await self._send_invitation(invitation, user, actor)
+        self.ctx.audit("team.invitation_resent", target_type="invitation", target_id=invitation.id,
+                       company_id=company_id, email=invitation.email)
+        return invitation
+
+    async def cancel(self, company_id: int, invitation_id: int) -> None:
+        actor = require_company(self.ctx, company_id)
+        invitation = await self._pending_invitation(company_id, invitation_id)
+        self._allowed(actor, Permission.TEAM_INVITE)
+        if actor.role != Role.MANAGER and invitation.invited_by_id != actor.id:
+            raise Forbidden("Only a manager or the person who sent it can cancel this invitation.")
+        invitation.status = "cancelled"
+        user = await self.session.get(User, invitation.user_id)
+        await self._end_access(user)
+        user.active = False
+        self.ctx.audit("team.invitation_cancelled", target_type="invitation", target_id=invitation.id,
+                       company_id=company_id, email=invitation.email)
+
+    # ------------------------------------------------------------------ members
+
+    async def _member(self, company_id: int, user_id: int) -> User:
+        user = await self.session.get(User, user_id)
+        if user is None or user.company_id != company_id:
+            raise NotFound("This member does not exist.")
+        return user
+
+    async def set_rights(self, company_id: int, user_id: int, raw: object) -> list[Right]:
+        actor = require_company(self.ctx, company_id)
+        target = await self._member(company_id, user_id)
+        self._allowed(actor, Permission.TEAM_MANAGE)
+        rights = parse_rights(raw)
+        if target.role == Role.MANAGER:
+            raise Invalid("Managers hold every right on every product; rights are given to contributors.",
+                          code="manager_has_all_rights")
+        if not target.active:
+            raise Conflict("This member is deactivated.", code="member_inactive")
+        await self._check_products(company_id, rights)
+        before = [r.as_json() for r in sorted(
+            [Right(r.product_id, Level.parse(r.level)) for r in (await self.session.scalars(
+                select(MemberRight).where(MemberRight.user_id == user_id))).all()],
+            key=lambda r: (r.product_id is not None, r.product_id or 0))]
+        await self._store_rights(company_id, user_id, rights)
+        self.ctx.audit("team.rights_changed", target_type="user", target_id=user_id, company_id=company_id,
+                       email=target.email, before=before, after=[r.as_json() for r in rights])
+        return rights
+
+    async def deactivate(self, company_id: int, user_id: int) -> None:
+        actor = require_company(self.ctx, company_id)
+        target = await self._member(company_id, user_id)
+        self._allowed(actor, Permission.TEAM_MANAGE)
+        # Lock the company row so that two managers deactivating each other cannot both succeed.
+        await self.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
+        if not target.active:
+            return
+        if target.role == Role.MANAGER:
+            others = await self.session.scalar(select(func.count()).select_from(User).where(
+                User.company_id == company_id, User.role == Role.MANAGER, User.active.is_(True),
+                User.id != target.id))
+            if not others:
+                raise Conflict("The company must keep at least one active manager.", code="last_manager")
+        target.active = False
+        await self._end_access(target)
+        await self.session.execute(update(Invitation).where(
+            Invitation.user_id == target.id, Invitation.status == "pending").values(status="cancelled"))
+        self.ctx.audit("team.member_deactivated", target_type="user", target_id=target.id, company_id=company_id,
+                       email=target.email, role=target.role)
+
+    async def _end_access(self, user: User) -> None:
+        """Sessions and tokens end at once; outstanding password links die too."""
+        now = utcnow()
+        await self.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+        await self.session.execute(update(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now))
+        await self.session.execute(update(PasswordToken).where(
+            PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None)).values(used_at=now))
+
+
+def member_json(view: MemberView) -> dict[str, Any]:
+    user = view.user
+    return {"user_id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
+            "role": user.role, "active": user.active, "rights": [r.as_json() for r in view.rights],
+            "pending": view.pending_invitation is not None,
+            "invitation_id": view.pending_invitation.id if view.pending_invitation else None}
+
+
+__all__ = ["MemberView", "Right", "TeamService", "member", "member_json", "parse_rights"]

@@ -1,0 +1,88 @@
+"""Engine and session plumbing.
+
+SQLite: WAL, a busy timeout, foreign keys, and the driver's own transaction handling turned off so that
+we emit BEGIN ourselves: `BEGIN IMMEDIATE` when the unit of work intends to write (the writer lock is taken
+up front, so concurrent writers queue on busy_timeout instead of failing or losing an upgrade), plain
+`BEGIN` for reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from convergence.settings import Settings
+
+_write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@contextlib.contextmanager
+def writing(enabled: bool = True) -> Iterator[None]:
+    """Transactions begun inside this block take SQLite's write lock at BEGIN."""
+    token = _write_intent.set(enabled)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def sqlite_path(settings: Settings) -> Path | None:
+    url = make_url(settings.database_url)
+    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database)
+    return path if path.is_absolute() else settings.root / path
+
+
+def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
+    url = make_url(settings.database_url)
+    if not url.drivername.startswith("sqlite"):
+        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+
+    path = sqlite_path(settings)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = url.set(database=str(path))
+    engine = create_async_engine(url, **kwargs)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+    return engine
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+@contextlib.asynccontextmanager
+async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A write transaction outside a request (CLI, fixtures): commits on success, rolls back on error."""
+    with writing():
+        async with sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise

@@ -1,0 +1,387 @@
+"""Request plumbing: the per-request database session, who is signed in, CSRF + Origin, the CGU gate,
+security headers, language, and how domain errors become JSON (API) or pages (HTML)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from contextvars import ContextVar
+from datetime import timedelta
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from litestar import MediaType, Request, Response
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.response import Redirect, Template
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from convergence.accounts.models import ApiToken, TermsVersion, User, UserSession
+from convergence.core.context import Context
+from convergence.core.db import writing
+from convergence.core.errors import DomainError, Forbidden, NotAuthenticated, TermsNotAccepted
+from convergence.core.i18n import LANGUAGES, gettext, set_language
+from convergence.core.models import utcnow
+from convergence.core.permissions import Permission, has_permission
+from convergence.core.security import new_token, token_digest
+from convergence.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Handlers declare `ctx: Ctx`: the acting user, the request's database session, settings and client address.
+Ctx = NamedDependency[Context]
+
+SESSION_COOKIE = "cv_session"
+CSRF_COOKIE = "cv_csrf"
+LANG_COOKIE = "cv_lang"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "_csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_DB_KEY = "_convergence_db"
+_current_scope: ContextVar[Scope] = ContextVar("current_scope")
+TOUCH_EVERY = timedelta(seconds=60)
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
+SECURITY_HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+
+def is_api(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+def settings_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Settings:
+    return connection.app.state.settings
+
+
+def db_session(scope: Scope) -> AsyncSession:
+    """One session per request, created on first use; committed by `commit_on_success`, closed by the middleware."""
+    state = scope.setdefault("state", {})
+    session = state.get(_DB_KEY)
+    if session is None:
+        maker: async_sessionmaker[AsyncSession] = scope["litestar_app"].state.sessionmaker
+        session = state[_DB_KEY] = maker()
+    return session
+
+
+async def provide_db(request: Request[Any, Any, Any]) -> AsyncSession:
+    return db_session(request.scope)
+
+
+async def provide_ctx(request: Request[Any, Any, Any]) -> Context:
+    user = request.scope.get("user")
+    return Context(session=db_session(request.scope), settings=settings_of(request), actor=user,
+                   ip=client_ip(request.scope))
+
+
+async def commit_on_success(response: Response[Any]) -> Response[Any]:
+    """after_request hook: a handler that returned a non-error answer gets its unit of work committed.
+
+    Done here rather than in a before-send hook so that a failing commit still becomes an error answer
+    (a before-send hook can only log it, after the client was told it worked).
+    """
+    scope = _current_scope.get(None)
+    session = scope.get("state", {}).get(_DB_KEY) if scope is not None else None
+    if session is not None:
+        if (response.status_code or 200) < 400:
+            await session.commit()
+        else:
+            # The error page is rendered after this hook, from objects already loaded: detach them first
+            # so that the rollback does not expire them under the template.
+            session.expunge_all()
+            await session.rollback()
+    return response
+
+
+def client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    jar: dict[str, str] = {}
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            parsed: SimpleCookie = SimpleCookie()
+            try:
+                parsed.load(value.decode("latin-1"))
+            except Exception:  # noqa: BLE001 - a malformed cookie header is treated as no cookies
+                continue
+            jar.update({key: morsel.value for key, morsel in parsed.items()})
+    return jar
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _api_language(scope: Scope) -> str | None:
+    """API clients choose the language of error sentences with Accept-Language; pages default to French."""
+    if not is_api(scope["path"]):
+        return None
+    accepted = (_header(scope, b"accept-language") or "").strip().lower()
+    return accepted[:2] if accepted[:2] in LANGUAGES else None
+
+
+def cookie_header(settings: Settings, name: str, value: str, *, max_age: int | None = None,
+                  http_only: bool = True) -> bytes:
+    parts = [f"{name}={value}", "Path=/", "SameSite=Lax"]
+    if http_only:
+        parts.append("HttpOnly")
+    if settings.secure_cookies:
+        parts.append("Secure")
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    return "; ".join(parts).encode()
+
+
+def set_cookie(response: Response[Any], settings: Settings, name: str, value: str, *,
+               max_age: int | None = None) -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/", secure=settings.secure_cookies, httponly=True,
+                        samesite="lax")
+
+
+class SessionMiddleware(ASGIMiddleware):
+    """Resolves the signed-in user (session cookie or bearer token), the CSRF token and the language."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        settings: Settings = scope["litestar_app"].state.settings
+        extra_headers: list[tuple[bytes, bytes]] = list(SECURITY_HEADERS)
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                existing = {name.lower() for name, _ in headers}
+                headers.extend(h for h in extra_headers if h[0] not in existing or h[0] == b"set-cookie")
+                message["headers"] = headers
+            await send(message)
+
+        if static:
+            await next_app(scope, receive, send_with_headers)
+            return
+
+        _current_scope.set(scope)
+        cookies = _cookies(scope)
+        lang = cookies.get(LANG_COOKIE) or _api_language(scope) or settings.default_language
+        set_language(lang if lang in LANGUAGES else settings.default_language)
+        state = scope.setdefault("state", {})
+        csrf = cookies.get(CSRF_COOKIE, "")
+        state["csrf_cookie"] = csrf
+        if len(csrf) < 32:
+            csrf = new_token()
+            extra_headers.append((b"set-cookie", cookie_header(settings, CSRF_COOKIE, csrf)))
+        state["csrf_token"] = csrf
+        state["session_key"] = cookies.get(SESSION_COOKIE)
+
+        write = scope["method"] not in SAFE_METHODS
+        with writing(write):
+            try:
+                user, kind = await self._resolve(scope, settings, cookies, write)
+                if kind == "expired":
+                    extra_headers.append((b"set-cookie", cookie_header(settings, SESSION_COOKIE, "", max_age=0)))
+                scope["user"] = user
+                scope["auth"] = kind if user else None
+                await next_app(scope, receive, send_with_headers)
+            finally:
+                session = state.pop(_DB_KEY, None)
+                if session is not None:
+                    await session.close()
+
+    async def _resolve(self, scope: Scope, settings: Settings, cookies: dict[str, str],
+                       write: bool) -> tuple[User | None, str | None]:
+        authorization = _header(scope, b"authorization") or ""
+        if authorization[:7].lower() == "bearer ":
+            return await self._bearer(scope, settings, authorization[7:].strip()), "bearer"
+        key = cookies.get(SESSION_COOKIE)
+        if not key:
+            return None, None
+        session = db_session(scope)
+        row = await session.scalar(select(UserSession).where(UserSession.digest == token_digest(settings, key)))
+        now = utcnow()
+        if row is None:
+            return None, "expired"
+        if row.expires_at <= now or row.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
+            await self._bookkeeping(scope, write, delete(UserSession).where(UserSession.id == row.id))
+            return None, "expired"
+        user = await session.get(User, row.user_id)
+        if user is None or not user.active:
+            return None, "expired"
+        if now - row.last_seen_at > TOUCH_EVERY:
+            await self._bookkeeping(scope, write, update(UserSession).where(UserSession.id == row.id).values(
+                last_seen_at=now))
+        return user, "session"
+
+    @staticmethod
+    async def _bookkeeping(scope: Scope, write: bool, statement: Any) -> None:
+        """Session bookkeeping (idle-timeout touch, removal of an expired session).
+
+        A write request already holds SQLite's write lock: the statement joins its transaction. A read request
+        must not upgrade its read transaction, so the statement runs on a connection of its own, in a short
+        BEGIN IMMEDIATE transaction (WAL lets it proceed beside the open read).
+        """
+        if write:
+            await db_session(scope).execute(statement)
+            return
+        maker: async_sessionmaker[AsyncSession] = scope["litestar_app"].state.sessionmaker
+        with writing():
+            async with maker() as side:
+                await side.execute(statement)
+                await side.commit()
+
+    @staticmethod
+    async def _bearer(scope: Scope, settings: Settings, token: str) -> User | None:
+        session = db_session(scope)
+        row = await session.scalar(select(ApiToken).where(ApiToken.digest == token_digest(settings, token)))
+        if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+            return None
+        user = await session.get(User, row.user_id)
+        return user if user is not None and user.active else None
+
+
+# ----------------------------------------------------------------------------------------------- guards
+
+def _origin_ok(connection: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> bool:
+    origin = connection.headers.get("origin")
+    if origin is None:
+        referer = connection.headers.get("referer")
+        if referer is None:
+            return True  # non-browser clients; the CSRF token still has to match
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    if origin == "null":
+        return False
+    host = connection.headers.get("host", "")
+    own = {settings.origin, f"{connection.url.scheme}://{host}"}
+    return origin in own
+
+
+async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Unsafe cookie requests need the CSRF token (header for HTMX/fetch, form field for plain forms)
+    and a same-origin Origin. Bearer calls carry no ambient authority and need neither."""
+    if connection.scope["method"] in SAFE_METHODS or connection.scope.get("auth") == "bearer":
+        return
+    settings = settings_of(connection)
+    if not _origin_ok(connection, settings):
+        raise Forbidden("This request comes from another site and was refused.", code="csrf_failed")
+    state = connection.scope.get("state", {})
+    # The JSON API without a session cookie is a script, not a browser carrying someone's session.
+    if is_api(connection.scope["path"]) and not state.get("session_key"):
+        return
+    expected = state.get("csrf_cookie", "")
+    supplied = connection.headers.get(CSRF_HEADER)
+    if supplied is None:
+        content_type = connection.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await Request(connection.scope, connection.receive).form()
+            supplied = form.get(CSRF_FIELD)
+    if not expected or not isinstance(supplied, str) or not hmac.compare_digest(expected, supplied):
+        raise Forbidden("Your session has expired or the form is out of date. Reload the page and try again.",
+                        code="csrf_failed")
+
+
+async def current_terms_version(session: AsyncSession) -> int | None:
+    return await session.scalar(select(TermsVersion.version).order_by(TermsVersion.version.desc()).limit(1))
+
+
+async def terms_gate(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    user: User | None = connection.scope.get("user")
+    if user is None or handler.opt.get("terms_exempt"):
+        return
+    current = await current_terms_version(db_session(connection.scope))
+    if current is not None and user.terms_accepted_version != current:
+        raise TermsNotAccepted("Accept the current General Terms of Use to continue.")
+
+
+async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if connection.scope.get("user") is None:
+        raise NotAuthenticated("Please sign in.")
+
+
+def requires(permission: Permission):  # noqa: ANN201
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        user: User | None = connection.scope.get("user")
+        if user is None:
+            raise NotAuthenticated("Please sign in.")
+        if not has_permission(user.role, permission):
+            raise Forbidden("You do not have the right to do this.")
+
+    guard.__name__ = f"requires_{permission.value.replace(':', '_')}"
+    return guard
+
+
+# -------------------------------------------------------------------------------------- error answers
+
+def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[Any]:
+    return Template(template_name="error.html", context={"status": status, "detail": detail},  # type: ignore[return-value]
+                    status_code=status, media_type=MediaType.HTML)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    detail = gettext(exc.message)
+    if is_api(request.url.path):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return Response(exc.payload(detail), status_code=exc.status_code, headers=headers)
+    if isinstance(exc, NotAuthenticated) and request.method in SAFE_METHODS:
+        return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)  # type: ignore[return-value]
+    if isinstance(exc, TermsNotAccepted):
+        return Redirect(f"/terms?next={quote(request.url.path)}", status_code=303)  # type: ignore[return-value]
+    return _error_page(request, exc.status_code, detail)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        status = 422 if is_api(request.url.path) else 400
+        detail = gettext("Some fields are missing or have the wrong type.")
+        code = "invalid_input"
+        extra = {"errors": exc.extra} if exc.extra else {}
+    elif isinstance(exc, NotAuthorizedException):
+        detail, code, extra = gettext("Please sign in."), "not_authenticated", {}
+    else:
+        texts = {404: "This page does not exist.", 405: "This method is not allowed here.",
+                 413: "The upload is too large.", 400: "The request could not be read."}
+        detail = gettext(texts.get(status, "The request could not be handled."))
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(status, "bad_request")
+        extra = {}
+    if is_api(request.url.path):
+        return Response({"detail": detail, "code": code, **extra}, status_code=status)
+    return _error_page(request, status, detail)
+
+
+def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    """A unique constraint caught at commit (two identical writes racing): a conflict, not a crash."""
+    detail = gettext("This conflicts with data saved at the same time. Reload and try again.")
+    if is_api(request.url.path):
+        return Response({"detail": detail, "code": "conflict"}, status_code=409)
+    return _error_page(request, 409, detail)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, OperationalError):
+        log.error("database error on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__)
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+    detail = gettext("Something went wrong on our side. The team has been told; please try again.")
+    if is_api(request.url.path):
+        return Response({"detail": detail, "code": "server_error"}, status_code=500)
+    return _error_page(request, 500, detail)

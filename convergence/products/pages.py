@@ -1,0 +1,268 @@
+"""HTML pages for products: catalogue, detail, create/edit with the live display name, delete, duplicate,
+new version, CSV import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, MediaType, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import Provide
+
+from convergence.companies.access import Level, member
+from convergence.core.errors import DomainError, Invalid
+from convergence.core.pages import form_errors, redirect, render
+from convergence.core.params import FromPath, FromQuery
+from convergence.core.permissions import Permission, has_permission
+from convergence.core.web import Ctx, provide_ctx, signed_in
+from convergence.products.imports import MAX_BYTES, ImportPlan, ImportService
+from convergence.products.models import OS, Device, Kind, Product, compose_name
+from convergence.products.services import (FIELDS, ProductService, check_filters, naming_warnings, product_input,
+                                           version_chains)
+
+FORM = "products/form.html"
+FORM_PARTIAL = "products/_form.html"
+
+
+def _ids(values: list[Any]) -> list[int]:
+    """Checkbox values; anything that is not a number becomes 0 (no product has it: `invalid_base_product`)."""
+    return [int(v) if isinstance(v, str) and v.isdigit() else 0 for v in values]
+
+
+async def _product_form(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the values to show again, the body for the service)."""
+    form = await request.form()
+    shown = {name: str(form.get(name) or "") for name in FIELDS}
+    shown["kind"] = shown["kind"] or Kind.BASE
+    base_ids = _ids(form.getall("base_product_ids", []))
+    shown["base_product_ids"] = base_ids
+    body: dict[str, Any] = {name: shown[name] for name in FIELDS}
+    body["commercial_name"] = shown["commercial_name"] or None
+    body["base_product_ids"] = base_ids if shown["kind"] == Kind.OPTION else []
+    return shown, body
+
+
+def _values(product: Product) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(product, name) or "" for name in FIELDS}
+    values["base_product_ids"] = [b.id for b in product.bases]
+    return values
+
+
+def _choices() -> dict[str, Any]:
+    return {"os_choices": [o.value for o in OS], "device_choices": [d.value for d in Device]}
+
+
+class ProductPages(Controller):
+    path = "/products"
+    guards = [signed_in]
+    dependencies = {"ctx": Provide(provide_ctx)}
+    include_in_schema = False
+
+    # -- catalogue
+
+    @get("/", media_type=MediaType.HTML)
+    async def catalogue(self, request: Request[Any, Any, Any], ctx: Ctx, kind: FromQuery[str] = "",
+                        os: FromQuery[str] = "", device: FromQuery[str] = "", q: FromQuery[str] = "") -> Any:
+        user = member(ctx)
+        service = ProductService(ctx)
+        errors: dict[str, str] = {}
+        try:
+            check_filters(kind or None, os or None, device or None)
+        except Invalid as exc:
+            errors = form_errors(exc)
+            kind = os = device = ""
+        groups = await service.catalogue(user.company_id, kind=kind or None, os=os or None,  # type: ignore[arg-type]
+                                         device=device or None, q=q or None)
+        products = await service.company_products(user.company_id)  # type: ignore[arg-type]
+        context = {"groups": groups, "filters": {"kind": kind, "os": os, "device": device, "q": q},
+                   "errors": errors, "progress": await service.progress(products),
+                   "chains": version_chains(products),
+                   "can_create": _can_create(ctx), **_choices()}
+        return render(request, "products/catalogue.html", context, partial="products/_catalogue.html",
+                      status=422 if errors else 200)
+
+    # -- create
+
+    @get("/new", media_type=MediaType.HTML)
+    async def new_form(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        user = member(ctx)
+        ctx.require(Permission.PRODUCTS_CREATE)
+        values = {"kind": Kind.BASE, "os": OS.IOS, "device": Device.MOBILE, "base_product_ids": []}
+        return await self._form(request, ctx, user.company_id, values, {}, None)  # type: ignore[arg-type]
+
+    @post("/new", media_type=MediaType.HTML)
+    async def create(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        user = member(ctx)
+        ctx.require(Permission.PRODUCTS_CREATE)
+        shown, body = await _product_form(request)
+        try:
+            product = await ProductService(ctx).create(user.company_id, product_input(body))  # type: ignore[arg-type]
+        except DomainError as exc:
+            return await self._form(request, ctx, user.company_id, shown, form_errors(exc), None,  # type: ignore[arg-type]
+                                    status=exc.status_code)
+        return redirect(request, f"/products/{product.id}")
+
+    @post("/preview", media_type=MediaType.HTML)
+    async def preview(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        """The live display name and the naming-rule warnings (HTMX, on every change of the form)."""
+        member(ctx)
+        form = await request.form()
+        values = {name: " ".join(str(form.get(name) or "").split()) for name in ("name", "os", "os_other", "device")}
+        return render(request, "products/_name_preview.html", _preview(values))
+
+    async def _form(self, request: Request[Any, Any, Any], ctx: Ctx, company_id: int, values: dict[str, Any],
+                    errors: dict[str, str], product: Product | None, status: int = 200) -> Any:
+        bases = await ProductService(ctx).base_choices(company_id, exclude=product.id if product else None)
+        context = {"form": values, "errors": errors, "product": product, "bases": bases,
+                   "preview": _preview(values), **_choices()}
+        return render(request, FORM, context, partial=FORM_PARTIAL, status=status)
+
+    # -- import
+
+    @get("/import", media_type=MediaType.HTML)
+    async def import_form(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        member(ctx)
+        ctx.require(Permission.PRODUCTS_CREATE)
+        return render(request, "products/import.html", {"errors": {}, "plan": None, "csv_text": "", "created": None})
+
+    @post("/import", media_type=MediaType.HTML)
+    async def import_run(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        user = member(ctx)
+        ctx.require(Permission.PRODUCTS_CREATE)
+        form = await request.form()
+        upload = form.get("file")
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read(MAX_BYTES + 1)
+        else:
+            content = str(form.get("csv_text") or "").encode("utf-8")
+        service = ImportService(ctx)
+        plan: ImportPlan | None = None
+        try:
+            if not content:
+                raise Invalid("Choose a CSV file.", code="import_no_file", fields={"file": "Choose a CSV file."})
+            plan = await service.plan(user.company_id, content)  # type: ignore[arg-type]
+            if form.get("action") == "commit":
+                created = await service.commit(user.company_id, plan)  # type: ignore[arg-type]
+                return render(request, "products/import.html", {"errors": {}, "plan": plan, "csv_text": "",
+                                                                "created": len(created)}, status=201)
+        except DomainError as exc:
+            return render(request, "products/import.html", {
+                "errors": form_errors(exc), "plan": plan, "created": None,
+                "csv_text": content.decode("utf-8", "replace") if plan else ""}, status=exc.status_code)
+        return render(request, "products/import.html", {
+            "errors": {}, "plan": plan, "created": None, "csv_text": content.decode("utf-8-sig")})
+
+    # -- one product
+
+    @get("/{product_id:int}", media_type=MediaType.HTML)
+    async def detail(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
+        service = ProductService(ctx)
+        product = await service.get(product_id)
+        earlier, later = await service.lineage(product)
+        level = await service.level(product)
+        return render(request, "products/detail.html", {
+            "product": product, "earlier": earlier, "later": later, "can_edit": level is not None
+            and level >= Level.EDIT, "warnings": naming_warnings(product.name, product.os, product.os_other,
+                                                                 product.device),
+            "progress": (await service.progress([product]))[product.id]})
+
+    @get("/{product_id:int}/edit", media_type=MediaType.HTML)
+    async def edit_form(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
+        product = await ProductService(ctx).get(product_id, Level.EDIT)
+        return await self._form(request, ctx, product.company_id, _values(product), {}, product)
+
+    @post("/{product_id:int}/edit", media_type=MediaType.HTML)
+    async def edit(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
+        service = ProductService(ctx)
+        product = await service.get(product_id, Level.EDIT)
+        shown, body = await _product_form(request)
+        try:
+            await service.update(product_id, body)
+        except DomainError as exc:
+            product = await service.get(product_id, Level.EDIT)
+            return await self._form(request, ctx, product.company_id, shown, form_errors(exc), product,
+                                    status=exc.status_code)
+        return redirect(request, f"/products/{product.id}")
+
+    @get("/{product_id:int}/delete", media_type=MediaType.HTML)
+    async def delete_confirm(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
+        product = await ProductService(ctx).get(product_id, Level.EDIT)
+        return render(request, "products/delete.html", {"product": product, "errors": {}})
+
+    @post("/{product_id:int}/delete", media_type=MediaType.HTML)
+    async def delete(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
+        service = ProductService(ctx)
+        try:
+            await service.delete(product_id)
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            product = await service.get(product_id, Level.EDIT)
+            return render(request, "products/delete.html", {"product": product, "errors": form_errors(exc)},
+                          status=exc.status_code)
+        return redirect(request, "/products")
+
+    @get("/{product_id:int}/duplicate", media_type=MediaType.HTML)
+    async def duplicate_form(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
+        ctx.require(Permission.PRODUCTS_CREATE)
+        product = await ProductService(ctx).get(product_id, Level.EDIT)
+        values = {"as_option": product.kind == Kind.BASE, "base_product_ids": [], "edition": "", "version": ""}
+        return await self._duplicate(request, ctx, product, values, {})
+
+    @post("/{product_id:int}/duplicate", media_type=MediaType.HTML)
+    async def duplicate(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
+        service = ProductService(ctx)
+        form = await request.form()
+        as_option = form.get("as_option") == "yes"
+        values = {"as_option": as_option, "base_product_ids": _ids(form.getall("base_product_ids", [])),
+                  "edition": str(form.get("edition") or "").strip(), "version": str(form.get("version") or "").strip()}
+        body: dict[str, Any] = {"as_option": as_option, "edition": values["edition"] or None,
+                                "version": values["version"] or None}
+        if as_option:
+            body["base_product_ids"] = values["base_product_ids"]
+        try:
+            copy = await service.duplicate(product_id, body)
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            product = await service.get(product_id, Level.EDIT)
+            return await self._duplicate(request, ctx, product, values, form_errors(exc), status=exc.status_code)
+        return redirect(request, f"/products/{copy.id}")
+
+    async def _duplicate(self, request: Request[Any, Any, Any], ctx: Ctx, product: Product, values: dict[str, Any],
+                         errors: dict[str, str], status: int = 200) -> Any:
+        bases = await ProductService(ctx).base_choices(product.company_id)
+        return render(request, "products/duplicate.html", {"product": product, "form": values, "errors": errors,
+                                                           "bases": bases}, status=status)
+
+    @get("/{product_id:int}/versions/new", media_type=MediaType.HTML)
+    async def version_form(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
+        ctx.require(Permission.PRODUCTS_CREATE)
+        product = await ProductService(ctx).get(product_id, Level.EDIT)
+        return render(request, "products/version.html", {"product": product, "form": {}, "errors": {}})
+
+    @post("/{product_id:int}/versions/new", media_type=MediaType.HTML)
+    async def new_version(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
+        service = ProductService(ctx)
+        form = await request.form()
+        values = {"version": str(form.get("version") or "")}
+        try:
+            product = await service.new_version(product_id, values)
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            source = await service.get(product_id, Level.EDIT)
+            return render(request, "products/version.html", {"product": source, "form": values,
+                                                             "errors": form_errors(exc)}, status=exc.status_code)
+        return redirect(request, f"/products/{product.id}")
+
+
+def _can_create(ctx: Any) -> bool:
+    return has_permission(ctx.actor.role, Permission.PRODUCTS_CREATE)
+
+
+def _preview(values: dict[str, Any]) -> dict[str, Any]:
+    name = " ".join(str(values.get("name") or "").split())
+    os, os_other, device = (str(values.get(k) or "") for k in ("os", "os_other", "device"))
+    return {"display_name": compose_name(name, os, os_other, device) if name else "",
+            "warnings": naming_warnings(name, os, os_other, device)}

@@ -1,0 +1,121 @@
+"""JSON API, "Tracks, questionnaires, responses" section of api.md."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from litestar import Controller, get, patch, post, put
+from litestar.di import Provide
+
+from convergence.core.params import FromPath, JSONObject
+from convergence.core.web import Ctx, provide_ctx, signed_in
+from convergence.questionnaires import engine
+from convergence.questionnaires.models import Item, Questionnaire, Response, Track
+from convergence.questionnaires.services import QuestionnaireService
+
+
+def item_json(item: Item) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": item.id, "code": item.code, "type": item.type, "label": item.label_en,
+                            "label_fr": item.label_fr, "theme": item.theme, "required": item.required,
+                            "scored": item.scored}
+    if item.options:
+        data["options"] = [{"value": o["value"], "label": o.get("label_en"), "label_fr": o.get("label_fr"),
+                            "score": o.get("score")} for o in item.options]
+    if item.enable_when:
+        data["enable_when"] = item.enable_when
+    if item.faq:
+        data["faq_ids"] = item.faq
+    return data
+
+
+def questionnaire_json(q: Questionnaire) -> dict[str, Any]:
+    return {"id": q.id, "code": q.code, "title": q.title_en, "title_fr": q.title_fr, "version": q.version,
+            "items": [item_json(i) for i in q.items]}
+
+
+def response_row(r: Response) -> dict[str, Any]:
+    return {"id": r.id, "questionnaire_id": r.questionnaire_id, "step_id": r.step_id, "product_id": r.product_id,
+            "status": r.status, "version": r.version, "revision": r.revision, "maturity": r.maturity}
+
+
+class QuestionnairesApi(Controller):
+    path = "/api/v1"
+    tags = ["Tracks, questionnaires, responses"]
+    guards = [signed_in]
+    dependencies = {"ctx": Provide(provide_ctx)}
+
+    @get("/tracks")
+    async def tracks(self, ctx: Ctx) -> dict[str, Any]:
+        service = QuestionnaireService(ctx)
+        tracks: list[Track] = await service.tracks()
+        by_step: dict[int | None, list[Questionnaire]] = {}
+        for q in await service.current_questionnaires():
+            by_step.setdefault(q.step_id, []).append(q)
+        return {"items": [{"id": t.id, "code": t.code, "title": t.title_en, "title_fr": t.title_fr, "steps": [
+            {"id": s.id, "code": s.code, "position": s.position, "title": s.title_en, "title_fr": s.title_fr,
+             "requires_commercial_name": s.requires_commercial_name,
+             "questionnaires": [questionnaire_json(q) for q in by_step.get(s.id, [])]} for s in t.steps]}
+            for t in tracks],
+            "global_strategy": [questionnaire_json(q) for q in by_step.get(None, [])]}
+
+    @put("/products/{product_id:int}/steps", status_code=200)
+    async def enrol(self, ctx: Ctx, product_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
+        service = QuestionnaireService(ctx)
+        steps = await service.enrol(product_id, data.get("step_ids"))
+        responses = await service.product_responses(product_id)
+        return {"product_id": product_id, "step_ids": steps, "responses": [response_row(r) for r in responses]}
+
+    @get("/products/{product_id:int}/responses")
+    async def product_responses(self, ctx: Ctx, product_id: FromPath[int]) -> dict[str, Any]:
+        rows = await QuestionnaireService(ctx).product_responses(product_id)
+        return {"items": [response_row(r) for r in rows], "total": len(rows)}
+
+    @get("/companies/{company_id:int}/responses")
+    async def company_responses(self, ctx: Ctx, company_id: FromPath[int]) -> dict[str, Any]:
+        rows = await QuestionnaireService(ctx).company_responses(company_id)
+        return {"items": [response_row(r) for r in rows], "total": len(rows)}
+
+    @get("/responses/{response_id:int}")
+    async def response(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
+        service = QuestionnaireService(ctx)
+        view = await service.view(response_id)
+        r = view.response
+        return {**response_row(r), "answers": r.answers, "planned": r.planned,
+                "theme_scores": r.theme_scores, "return_comment": r.return_comment,
+                "missing": [i.id for i in view.evaluation.missing],
+                "history": await service.history(r)}
+
+    @patch("/responses/{response_id:int}/answers", status_code=200)
+    async def save(self, ctx: Ctx, response_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
+        r = await QuestionnaireService(ctx).save_answers(response_id, data.get("version"), data.get("answers"),
+                                                         data.get("planned"))
+        return {"version": r.version, "status": r.status, "maturity": r.maturity}
+
+    @post("/responses/{response_id:int}/copy-from", status_code=200)
+    async def copy_from(self, ctx: Ctx, response_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
+        r = await QuestionnaireService(ctx).copy_from(response_id, data.get("source_response_id"),
+                                                      data.get("version"))
+        return {"version": r.version, "status": r.status, "maturity": r.maturity}
+
+    @post("/responses/{response_id:int}/submit", status_code=200)
+    async def submit(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
+        return response_row(await QuestionnaireService(ctx).submit(response_id))
+
+    @post("/responses/{response_id:int}/validate", status_code=200)
+    async def validate(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
+        return response_row(await QuestionnaireService(ctx).validate(response_id))
+
+    @post("/responses/{response_id:int}/return", status_code=200)
+    async def return_for_changes(self, ctx: Ctx, response_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
+        return response_row(await QuestionnaireService(ctx).return_for_changes(response_id, data.get("comment")))
+
+    @post("/responses/{response_id:int}/reopen", status_code=200)
+    async def reopen(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
+        return response_row(await QuestionnaireService(ctx).reopen(response_id))
+
+    @get("/responses/{response_id:int}/projection")
+    async def projection(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
+        view = await QuestionnaireService(ctx).view(response_id)
+        points = engine.projection(view.items, view.response.answers, view.response.planned or {}, date.today())
+        return {"points": [{"date": d.isoformat(), "maturity": m} for d, m in points]}

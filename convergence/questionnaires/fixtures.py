@@ -1,0 +1,82 @@
+"""Loads fixtures/questionnaires/questionnaires.yaml: themes, tracks, steps, questionnaires and items.
+
+Idempotent: a questionnaire (code, version) already loaded is left as it is, since responses point at its
+items; a new version in the file becomes the current one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from convergence.companies.models import Company
+from convergence.questionnaires.models import Item, Questionnaire, Step, Theme, Track
+from convergence.questionnaires.services import ensure_global_responses
+from convergence.settings import Settings
+
+MES_TRACK = "mes"
+
+
+async def _upsert(session: AsyncSession, model: Any, code: str, **values: Any) -> Any:
+    row = await session.scalar(select(model).where(model.code == code))
+    if row is None:
+        row = model(code=code, **values)
+        session.add(row)
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    await session.flush()
+    return row
+
+
+async def _questionnaire(session: AsyncSession, data: dict[str, Any], step_id: int | None, position: int) -> int:
+    exists = await session.scalar(select(Questionnaire.id).where(
+        Questionnaire.code == data["code"], Questionnaire.version == data["version"]))
+    if exists is not None:
+        return 0
+    await session.execute(update(Questionnaire).where(Questionnaire.code == data["code"]).values(current=False))
+    questionnaire = Questionnaire(code=data["code"], version=data["version"], step_id=step_id,
+                                  title_fr=data["title_fr"], title_en=data["title_en"], position=position,
+                                  current=True)
+    session.add(questionnaire)
+    await session.flush()
+    index = 0
+    for section in data["sections"]:
+        for item in section["items"]:
+            index += 1
+            session.add(Item(
+                questionnaire_id=questionnaire.id, code=item["code"], position=index, theme=section["theme"],
+                type=item["type"], label_fr=item["label_fr"], label_en=item["label_en"],
+                help_fr=item.get("help_fr", ""), help_en=item.get("help_en", ""),
+                required=bool(item.get("required", True)), scored=bool(item.get("scored", False)),
+                score_true=float(item.get("score_true", 100)), score_false=float(item.get("score_false", 0)),
+                options=item.get("options", []), enable_when=item.get("enable_when"), faq=item.get("faq", [])))
+    return 1
+
+
+async def load_questionnaires(settings: Settings, session: AsyncSession) -> int:
+    path = settings.fixtures_dir / "questionnaires" / "questionnaires.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    added = 0
+    for position, theme in enumerate(data["themes"]):
+        await _upsert(session, Theme, theme["code"], title_fr=theme["title_fr"], title_en=theme["title_en"],
+                      position=position)
+    for track_position, track_data in enumerate(data["tracks"]):
+        track = await _upsert(session, Track, track_data["code"], title_fr=track_data["title_fr"],
+                              title_en=track_data["title_en"], position=track_position)
+        for step_data in track_data["steps"]:
+            step = await _upsert(session, Step, step_data["code"], track_id=track.id,
+                                 position=step_data["position"], title_fr=step_data["title_fr"],
+                                 title_en=step_data["title_en"],
+                                 requires_commercial_name=track_data["code"] == MES_TRACK)
+            for position, questionnaire in enumerate(step_data["questionnaires"]):
+                added += await _questionnaire(session, questionnaire, step.id, position)
+    for position, questionnaire in enumerate(data.get("global_strategy", [])):
+        added += await _questionnaire(session, questionnaire, None, position)
+    await session.flush()
+    for company_id in (await session.scalars(select(Company.id))).all():
+        await ensure_global_responses(session, company_id)
+    return added

@@ -1,0 +1,164 @@
+"""Review pages: the ANS dashboard (filters, sorting, pages, SVG charts, exports), the read-only drill-down
+with comments, and the vendors' includes on the response page (reviewers' comments, market averages)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+
+from convergence.core.errors import DomainError, Invalid
+from convergence.core.pages import form_errors, redirect, render
+from convergence.core.params import FromPath
+from convergence.core.permissions import Permission, has_permission
+from convergence.core.web import Ctx, provide_ctx, requires, signed_in
+from convergence.questionnaires.pages import chart
+from convergence.questionnaires.services import localized
+from convergence.review.services import (
+    PAGE_SIZE,
+    SORTS,
+    STATUSES,
+    Filters,
+    ReviewService,
+    ThemeStats,
+    parse_filters,
+)
+
+STATUS_COLOURS = {"not_started": "#c9c9c9", "draft": "#9fb4ff", "submitted": "#f5c542", "validated": "#3a9d5d"}
+LABEL_W, BAR_W, ROW_H, TOP = 230, 380, 28, 24
+CHART_W = LABEL_W + BAR_W + 50
+
+
+def status_chart(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stacked horizontal bars: per step, how many product × step rows are at each status."""
+    largest = max((s["total"] for s in steps), default=0) or 1
+    rows = []
+    for index, step in enumerate(steps):
+        x = float(LABEL_W)
+        segments = []
+        for status in STATUSES:
+            count = step["counts"].get(status, 0)
+            if not count:
+                continue
+            width = round(count / largest * BAR_W, 1)
+            segments.append({"status": status, "count": count, "x": round(x, 1), "width": width,
+                             "fill": STATUS_COLOURS[status]})
+            x += width
+        rows.append({"y": TOP + index * ROW_H, "label": step["title"], "track": step["track"],
+                     "total": step["total"], "end": round(x + 6, 1), "segments": segments})
+    return {"width": CHART_W, "height": TOP + max(len(rows), 1) * ROW_H + 10, "rows": rows, "bar_h": ROW_H - 8,
+            "label_w": LABEL_W, "legend": [{"status": s, "fill": STATUS_COLOURS[s], "x": LABEL_W + i * 100}
+                                           for i, s in enumerate(STATUSES)]}
+
+
+def theme_chart(themes: list[ThemeStats]) -> dict[str, Any]:
+    """A box plot per theme on a 0-100 axis: whiskers min-max, box between quartiles, median and mean."""
+    def x(value: float) -> float:
+        return round(LABEL_W + value / 100 * BAR_W, 1)
+
+    rows = [{"y": TOP + index * ROW_H, "stats": t, "min": x(t.minimum), "q1": x(t.q1), "median": x(t.median),
+             "q3": x(t.q3), "max": x(t.maximum), "mean": x(t.mean), "box_w": round(x(t.q3) - x(t.q1), 1)}
+            for index, t in enumerate(themes)]
+    return {"width": CHART_W, "height": TOP + max(len(rows), 1) * ROW_H + 24, "rows": rows, "bar_h": ROW_H - 10,
+            "label_w": LABEL_W, "ticks": [{"x": x(v), "label": v} for v in (0, 25, 50, 75, 100)]}
+
+
+def _href(base: str, params: dict[str, str]) -> str:
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+class ReviewPages(Controller):
+    guards = [requires(Permission.REVIEW_READ)]
+    dependencies = {"ctx": Provide(provide_ctx)}
+    include_in_schema = False
+
+    @get("/review")
+    async def dashboard(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        params = dict(request.query_params)
+        errors: dict[str, str] = {}
+        status = 200
+        try:
+            filters = parse_filters(params)
+            raw_page = (params.get("page") or "1").strip()
+            if not raw_page.isdigit() or int(raw_page) < 1 or len(raw_page) > 9:
+                raise Invalid("The page is a number from 1.", code="invalid_filter",
+                              fields={"page": "The page is a number from 1."})
+            page = int(raw_page)
+        except DomainError as exc:
+            errors, status, filters, page = form_errors(exc), exc.status_code, Filters(), 1
+        service = ReviewService(ctx)
+        rows, total = await service.rows(filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        charts = await service.charts(filters)
+        query = filters.query()
+        unsorted = {k: v for k, v in query.items() if k != "sort"}
+        sort_links = {key: _href("/review", {**unsorted, "sort": ("-" if filters.sort == key and not
+                                                                   filters.descending else "") + key})
+                      for key in SORTS}
+        context = {
+            "filters": filters, "form": {k: params.get(k, "") for k in (
+                "track", "step", "status", "company", "q", "min_maturity", "max_maturity", "sort")},
+            "errors": errors, "rows": rows, "total": total, "page": page, "pages": pages,
+            "pager_base": _href("/review", query) + ("&" if query else "?"),
+            "csv_href": _href("/api/v1/review/export.csv", query),
+            "xlsx_href": _href("/api/v1/review/export.xlsx", query),
+            "sort_links": sort_links, "statuses": STATUSES, "sorts": SORTS,
+            "status_chart": status_chart(charts["steps"]), "theme_chart": theme_chart(charts["themes"]),
+            "localized": localized, **await service.choices(),
+        }
+        return render(request, "review/dashboard.html", context, partial="review/_results.html", status=status)
+
+    async def _product_context(self, ctx: Any, product_id: int, **extra: Any) -> dict[str, Any]:
+        data = await ReviewService(ctx).product(product_id)
+        for view in data["responses"]:
+            view["chart"] = chart(view["projection"])
+        return {**data, "localized": localized,
+                "can_comment": has_permission(getattr(ctx.actor, "role", None), Permission.REVIEW_COMMENT),
+                "comment_errors": {}, **extra}
+
+    @get("/review/products/{product_id:int}")
+    async def product(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
+        return render(request, "review/product.html", await self._product_context(ctx, product_id))
+
+    @post("/review/responses/{response_id:int}/comments", guards=[requires(Permission.REVIEW_COMMENT)])
+    async def comment(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
+        form = await request.form()
+        service = ReviewService(ctx)
+        try:
+            comment = await service.add_comment(response_id, form.get("body"))
+        except Invalid as exc:
+            response = await service._any_response(response_id)
+            if response.product_id is None:
+                raise
+            context = await self._product_context(ctx, response.product_id, comment_errors={
+                response_id: form_errors(exc)}, comment_body={response_id: form.get("body") or ""})
+            return render(request, "review/product.html", context, status=exc.status_code)
+        response = await service._any_response(comment.response_id)
+        target = f"/review/products/{response.product_id}" if response.product_id else "/review"
+        return redirect(request, f"{target}?done=comment#comments-{response_id}")
+
+
+class VendorReviewPages(Controller):
+    """Included in the vendors' response page (loaded with HTMX; a plain page without JavaScript)."""
+
+    guards = [signed_in]
+    dependencies = {"ctx": Provide(provide_ctx)}
+    include_in_schema = False
+
+    @get("/responses/{response_id:int}/comments")
+    async def comments(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
+        service = ReviewService(ctx)
+        response = await service.response_for_company(response_id)
+        return render(request, "review/response_comments.html",
+                      {"response": response, "comments": await service.comments_for_company(response_id),
+                       "localized": localized}, partial="review/_comments.html")
+
+    @get("/responses/{response_id:int}/market")
+    async def market(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
+        market = await ReviewService(ctx).market_for_response(response_id)
+        return render(request, "review/response_market.html",
+                      {"response": market["response"], "market": market, "localized": localized},
+                      partial="review/_market.html")

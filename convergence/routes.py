@@ -1,0 +1,25 @@
+"""Every route handler of the app, by domain. The authorization-matrix test walks this list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def route_handlers() -> list[Any]:
+    from convergence.accounts.api import JoiningApi, MeApi
+    from convergence.accounts.pages import JoiningPages, SignInPages, SupportPages, TermsPages
+    from convergence.companies.api import TeamApi
+    from convergence.companies.pages import TeamPages
+    from convergence.core.home import HomePages
+    from convergence.questionnaires.api import QuestionnairesApi
+    from convergence.questionnaires.pages import QuestionnairePages
+    from convergence.products.api import ProductsApi
+    from convergence.products.pages import ProductPages
+    from convergence.faq.api import FaqApi
+    from convergence.faq.pages import FaqPages
+    from convergence.review.api import ReviewApi, VendorReviewApi
+    from convergence.review.pages import ReviewPages, VendorReviewPages
+
+    return [HomePages, JoiningApi, MeApi, JoiningPages, SignInPages, TermsPages, SupportPages, FaqApi, FaqPages,
+            ProductsApi, ProductPages, TeamApi, TeamPages, QuestionnairesApi, QuestionnairePages,
+            ReviewApi, VendorReviewApi, ReviewPages, VendorReviewPages]
