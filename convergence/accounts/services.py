@@ -44,11 +44,11 @@ from convergence.core.context import Context
 from convergence.core.models import utcnow
 from convergence.core.permissions import Permission
 from convergence.core.security import (
-    hash_password,
+    hash_password_async,
     new_token,
     password_problems,
     token_digest,
-    verify_password,
+    verify_password_async,
 )
 
 
@@ -328,7 +328,7 @@ class PasswordService:
         if problems:
             raise Invalid(" ".join(problems), code="weak_password", fields={"password": " ".join(problems)},
                           problems=problems)
-        user.password_hash = hash_password(self.ctx.settings, password)
+        user.password_hash = await hash_password_async(self.ctx.settings, password)
         now = utcnow()
         # Single use: this link and any other outstanding link for the account stop working.
         await self.session.execute(update(PasswordToken).where(
@@ -390,7 +390,7 @@ class AuthService:
         if await self._throttled(email, ip):
             raise Throttled("Too many failed sign-in attempts. Wait 15 minutes and try again.")
         user = await self.session.scalar(select(User).where(User.email == email))
-        ok = verify_password(self.settings, password or "", user.password_hash if user else None)
+        ok = await verify_password_async(self.settings, password or "", user.password_hash if user else None)
         if not ok or user is None or not user.active:
             # The failure must be counted although the request ends in 401, so it is committed here; nothing
             # else has been written by this unit of work yet.

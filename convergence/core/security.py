@@ -8,6 +8,8 @@ import hmac
 import secrets
 from pathlib import Path
 
+import anyio
+
 from passlib.context import CryptContext
 
 from convergence.settings import Settings
@@ -37,6 +39,16 @@ def verify_password(settings: Settings, password: str, hashed: str | None) -> bo
         ctx.dummy_verify()
         return False
     return ctx.verify(password, hashed)
+
+
+# argon2id is built to cost ~0.2 s of CPU: run in a worker thread, it does not stall every other request of the
+# event loop (the C library releases the GIL while it hashes).
+async def hash_password_async(settings: Settings, password: str) -> str:
+    return await anyio.to_thread.run_sync(hash_password, settings, password)
+
+
+async def verify_password_async(settings: Settings, password: str, hashed: str | None) -> bool:
+    return await anyio.to_thread.run_sync(verify_password, settings, password, hashed)
 
 
 def new_token() -> str:

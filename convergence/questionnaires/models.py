@@ -114,10 +114,13 @@ class Response(Base):
     __table_args__ = (
         UniqueConstraint("company_id", "product_id", "questionnaire_id", name="uq_response_target"),
         Index("ix_response_company_status", "company_id", "status"),
+        # The review dashboard joins each enrolment (product, step) to its responses: without this index
+        # SQLite walks every response of the step for each enrolment (47 s at 1,000 companies instead of 40 ms).
+        Index("ix_response_product_step", "product_id", "step_id"),
     )
 
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
-    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id", ondelete="RESTRICT"), index=True)
     step_id: Mapped[int | None] = mapped_column(ForeignKey("step.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(20), default=Status.NOT_STARTED)
