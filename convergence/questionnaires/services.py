@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from convergence.accounts.models import Role, User
 from convergence.companies.access import Level, member, product_level, require_company
@@ -226,16 +227,19 @@ class QuestionnaireService:
         evaluation = engine.evaluate(response.questionnaire.items, answers)
         actor = member(self.ctx)
         now = utcnow()
+        values = dict(answers=answers, planned=planned, version=version + 1, maturity=evaluation.maturity,
+                      theme_scores=evaluation.theme_scores, answered_count=evaluation.answered,
+                      status=Status.DRAFT, last_saved_by_id=actor.id, last_saved_at=now, updated_at=now)
         result = await self.session.execute(
-            update(Response).where(Response.id == response.id, Response.version == version).values(
-                answers=answers, planned=planned, version=version + 1, maturity=evaluation.maturity,
-                theme_scores=evaluation.theme_scores, answered_count=evaluation.answered,
-                status=Status.DRAFT, last_saved_by_id=actor.id, last_saved_at=now, updated_at=now,
-            ).execution_options(synchronize_session=False))
+            update(Response).where(Response.id == response.id, Response.version == version).values(**values)
+            .execution_options(synchronize_session=False))
         if result.rowcount != 1:
             await self.session.refresh(response)
             await self._stale(response)
-        await self.session.refresh(response)
+        # The row now holds exactly these values (the version check guarantees nobody wrote in between):
+        # set them on the loaded object instead of reading the row back.
+        for key, value in values.items():
+            set_committed_value(response, key, value)
         self.ctx.audit("response.saved", target_type="response", target_id=response.id,
                        company_id=response.company_id, version=response.version,
                        items=sorted(str(k) for k in raw_answers))

@@ -90,9 +90,10 @@ class ReviewPages(Controller):
         except DomainError as exc:
             errors, status, filters, page = form_errors(exc), exc.status_code, Filters(), 1
         service = ReviewService(ctx)
-        rows, total = await service.rows(filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-        pages = max(1, math.ceil(total / PAGE_SIZE))
         charts = await service.charts(filters)
+        rows, total = await service.rows(filters, PAGE_SIZE, (page - 1) * PAGE_SIZE,
+                                         total=sum(step["total"] for step in charts["steps"]))
+        pages = max(1, math.ceil(total / PAGE_SIZE))
         query = filters.query()
         unsorted = {k: v for k, v in query.items() if k != "sort"}
         sort_links = {key: _href("/review", {**unsorted, "sort": ("-" if filters.sort == key and not

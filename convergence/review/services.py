@@ -16,6 +16,8 @@ from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
+    Float,
+    Text,
     Numeric,
     Select,
     and_,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     or_,
     select,
     type_coerce,
@@ -218,21 +221,37 @@ class ThemeStats:
     histogram: list[int] = field(default_factory=list)
 
 
-def _quantile(values: list[float], q: float) -> float:
-    position = (len(values) - 1) * q
+def _at(counts: list[tuple[float, int]], index: int) -> float:
+    """The index-th value (from 0) of the sorted multiset given as (value, how many) pairs."""
+    seen = 0
+    for value, count in counts:
+        seen += count
+        if index < seen:
+            return value
+    return counts[-1][0]
+
+
+def _quantile(counts: list[tuple[float, int]], total: int, q: float) -> float:
+    position = (total - 1) * q
     low, high = math.floor(position), math.ceil(position)
-    return round(values[low] + (values[high] - values[low]) * (position - low), 1)
+    below, above = _at(counts, low), _at(counts, high)
+    return round(below + (above - below) * (position - low), 1)
 
 
-def theme_stats(theme: str, title: str, values: list[float]) -> ThemeStats:
-    if not values:
+def theme_stats(theme: str, title: str, counts: list[tuple[float, int]]) -> ThemeStats:
+    """Box-plot figures and a 5-bar histogram of a theme's scores, given as (score, how many) pairs: the
+    database groups equal scores, so this stays small whatever the number of responses."""
+    ordered = sorted((float(value), int(count)) for value, count in counts if count)
+    total = sum(count for _, count in ordered)
+    if not total:
         return ThemeStats(theme, title, 0, histogram=[0] * 5)
-    ordered = sorted(values)
     histogram = [0] * 5  # 0-20, 20-40, 40-60, 60-80, 80-100
-    for value in ordered:
-        histogram[min(int(value // 20), 4)] += 1
-    return ThemeStats(theme, title, len(ordered), ordered[0], _quantile(ordered, .25), _quantile(ordered, .5),
-                      _quantile(ordered, .75), ordered[-1], round(sum(ordered) / len(ordered), 1), histogram)
+    for value, count in ordered:
+        histogram[min(max(int(value // 20), 0), 4)] += count
+    mean = sum(value * count for value, count in ordered) / total
+    return ThemeStats(theme, title, total, ordered[0][0], _quantile(ordered, total, .25),
+                      _quantile(ordered, total, .5), _quantile(ordered, total, .75), ordered[-1][0],
+                      round(mean, 1), histogram)
 
 
 def answer_text(item: Item, value: Any) -> str:
@@ -339,10 +358,14 @@ class ReviewService:
             track_code=row.track_code, status=STATUSES[int(row.rank)], maturity=float(row.maturity or 0),
             validated_at=row.validated_at)
 
-    async def rows(self, filters: Filters, limit: int, offset: int) -> tuple[list[ReviewRow], int]:
+    async def rows(self, filters: Filters, limit: int, offset: int,
+                   total: int | None = None) -> tuple[list[ReviewRow], int]:
+        """A page of rows and their total; a caller that already counted them (the charts do) passes `total`,
+        which spares a pass over the whole market."""
         self.ctx.require(Permission.REVIEW_READ)
         statement, columns = self._filtered(filters)
-        total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
+        if total is None:
+            total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
         page = self._ordered(statement, columns, filters).limit(limit).offset(offset)
         return [self._row(r) for r in (await self.session.execute(page)).all()], int(total or 0)
 
@@ -362,21 +385,23 @@ class ReviewService:
         counts = (await self.session.execute(
             select(filtered.c.step_id, filtered.c.rank, func.count()).group_by(filtered.c.step_id,
                                                                               filtered.c.rank))).all()
-        scores = (await self.session.execute(
-            select(Response.theme_scores).join(filtered, and_(filtered.c.product_id == Response.product_id,
-                                                              filtered.c.step_id == Response.step_id))
-            .where(Response.status != Status.NOT_STARTED))).scalars().all()
+        pairs, score = self._theme_score_pairs()
+        grouped = (await self.session.execute(
+            select(pairs.c.key, score, func.count())
+            .select_from(Response)
+            .join(filtered, and_(filtered.c.product_id == Response.product_id, filtered.c.step_id == Response.step_id))
+            .join(pairs, literal(True))
+            .where(Response.status != Status.NOT_STARTED, score.is_not(None))
+            .group_by(pairs.c.key, score))).all()
         steps = list((await self.session.scalars(select(Step).join(Track).order_by(Track.position,
                                                                                    Step.position))).all())
         themes = list((await self.session.scalars(select(Theme).order_by(Theme.position))).all())
         by_step: dict[int, dict[str, int]] = {}
         for step_id, rank, count in counts:
             by_step.setdefault(step_id, {s: 0 for s in STATUSES})[STATUSES[int(rank)]] += count
-        values: dict[str, list[float]] = {}
-        for theme_scores in scores:
-            for theme, value in (theme_scores or {}).items():
-                if isinstance(value, (int, float)):
-                    values.setdefault(theme, []).append(float(value))
+        values: dict[str, list[tuple[float, int]]] = {}
+        for theme, value, count in grouped:
+            values.setdefault(theme, []).append((float(value), int(count)))
         titles = {t.code: localized(t, "title") for t in themes}
         order = [t.code for t in themes] + sorted(set(values) - set(titles))
         return {
@@ -548,26 +573,41 @@ class ReviewService:
 
     # -------------------------------------------------------------------------- market
 
+    def _theme_score_pairs(self) -> tuple[Any, Any]:
+        """The (theme, score) pairs of Response.theme_scores as a table joined to each response, and the score
+        as a number (NULL when not numeric): lets the database aggregate scores without the app decoding JSON."""
+        if self.session.bind.dialect.name == "sqlite":
+            pairs = func.json_each(Response.theme_scores).table_valued("key", "value", "type").alias("ts")
+            return pairs, case((pairs.c.type.in_((literal_column("'integer'"), literal_column("'real'"))),
+                                pairs.c.value))
+        pairs = func.json_each(Response.theme_scores).table_valued("key", "value").alias("ts")
+        # Literal SQL rather than bound parameters: the expression is grouped by, and PostgreSQL only matches
+        # a GROUP BY expression to the selected one when they are written identically.
+        return pairs, case((func.json_typeof(pairs.c.value) == literal_column("'number'"),
+                            cast(cast(pairs.c.value, Text), Float)))
+
     async def market(self) -> list[dict[str, Any]]:
-        """Mean theme score over every company's responses; None below MIN_COMPANIES contributing companies."""
-        rows = (await self.session.execute(select(Response.company_id, Response.theme_scores).where(
-            Response.status != Status.NOT_STARTED))).all()
+        """Mean theme score over every company's responses; None below MIN_COMPANIES contributing companies.
+
+        Shown on every response page, so the database aggregates it in one statement (json_each over the stored
+        theme scores) rather than the app reading every response of the market.
+        """
         themes = list((await self.session.scalars(select(Theme).order_by(Theme.position))).all())
-        values: dict[str, list[float]] = {}
-        companies: dict[str, set[int]] = {}
-        for company_id, scores in rows:
-            for theme, value in (scores or {}).items():
-                if isinstance(value, (int, float)):
-                    values.setdefault(theme, []).append(float(value))
-                    companies.setdefault(theme, set()).add(company_id)
         titles = {t.code: localized(t, "title") for t in themes}
-        order = [t.code for t in themes] + sorted(set(values) - set(titles))
+        pairs, score = self._theme_score_pairs()
+        found = {key: (average, int(count or 0)) for key, average, count in (await self.session.execute(
+            select(pairs.c.key, func.avg(score), func.count(func.distinct(case((score.is_not(None),
+                                                                                Response.company_id)))))
+            .select_from(Response).join(pairs, literal(True))
+            .where(Response.status != Status.NOT_STARTED).group_by(pairs.c.key))).all()}
+        # Theme codes outside the reference list still get their average, after the known ones.
+        order = list(titles) + sorted(k for k, (average, _) in found.items() if k not in titles and average is not None)
         out = []
         for code in order:
-            count = len(companies.get(code, ()))
-            enough = count >= MIN_COMPANIES
+            average, count = found.get(code, (None, 0))
+            enough = count >= MIN_COMPANIES and average is not None
             out.append({"theme": code, "title": titles.get(code, code), "enough_data": enough,
-                        "market_average": round(sum(values[code]) / len(values[code]), 1) if enough else None})
+                        "market_average": round(float(average), 1) if enough else None})
         return out
 
     async def market_for_vendor(self) -> list[dict[str, Any]]:
