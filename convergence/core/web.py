@@ -45,6 +45,7 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DB_KEY = "_convergence_db"
+_DEFERRED_KEY = "_convergence_deferred"
 _current_scope: ContextVar[Scope] = ContextVar("current_scope")
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -206,6 +207,8 @@ class SessionMiddleware(ASGIMiddleware):
                 session = state.pop(_DB_KEY, None)
                 if session is not None:
                     await session.close()
+                for statement in state.pop(_DEFERRED_KEY, ()):
+                    await self._side_write(scope, statement)
 
     async def _resolve(self, scope: Scope, settings: Settings, cookies: dict[str, str],
                        write: bool) -> tuple[User | None, str | None]:
@@ -236,17 +239,26 @@ class SessionMiddleware(ASGIMiddleware):
         """Session bookkeeping (idle-timeout touch, removal of an expired session).
 
         A write request already holds SQLite's write lock: the statement joins its transaction. A read request
-        must not upgrade its read transaction, so the statement runs on a connection of its own, in a short
-        BEGIN IMMEDIATE transaction (WAL lets it proceed beside the open read).
+        must not upgrade its read transaction, and must not take a second pooled connection while it holds one
+        (32 readers waiting for a second connection exhaust the pool and all time out together): the statement
+        runs once the request's own session is closed.
         """
         if write:
             await db_session(scope).execute(statement)
             return
+        scope.setdefault("state", {}).setdefault(_DEFERRED_KEY, []).append(statement)
+
+    @staticmethod
+    async def _side_write(scope: Scope, statement: Any) -> None:
+        """A short BEGIN IMMEDIATE transaction of its own; best effort, the answer has already been sent."""
         maker: async_sessionmaker[AsyncSession] = scope["litestar_app"].state.sessionmaker
-        with writing():
-            async with maker() as side:
-                await side.execute(statement)
-                await side.commit()
+        try:
+            with writing():
+                async with maker() as side:
+                    await side.execute(statement)
+                    await side.commit()
+        except OperationalError as exc:
+            log.warning("session bookkeeping skipped: %s", type(exc).__name__)
 
     @staticmethod
     async def _bearer(scope: Scope, settings: Settings, token: str) -> User | None:
