@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -234,3 +235,29 @@ async def test_unknown_page_and_bad_ids_are_clear_errors(client, cast):
     await page_login(client, cast.support.email)
     assert (await client.get("/support/requests/424242")).status_code == 404
     assert (await client.get("/support/requests?page=-3")).status_code == 200
+
+
+async def test_idle_touch_of_a_read_never_needs_a_second_connection(settings, db, cast, monkeypatch):
+    """A page read holds one pooled connection; the idle-timeout touch runs after it is released. With a pool
+    of one connection, taking a second one would wait for the pool timeout and fail."""
+    import convergence.app
+    from litestar.testing import AsyncTestClient
+
+    from convergence.core import db as core_db
+    from tests.conftest import BASE_URL
+
+    def one_connection_engine(settings_: Any, **kwargs: Any) -> Any:
+        return core_db.create_engine(settings_, pool_size=1, max_overflow=0, pool_timeout=2, **kwargs)
+
+    monkeypatch.setattr(convergence.app, "create_engine", one_connection_engine)
+    async with AsyncTestClient(app=convergence.app.create_app(settings), base_url=BASE_URL) as client:
+        client.follow_redirects = False
+        await page_login(client, cast.manager.email)
+        stale = utcnow() - timedelta(minutes=5)
+        async with db() as session, session.begin():
+            await session.execute(update(UserSession).values(last_seen_at=stale))
+        response = await client.get("/products")
+        assert response.status_code == 200
+    async with db() as session:
+        seen = await session.scalar(select(UserSession.last_seen_at))
+    assert seen is not None and seen > stale + timedelta(minutes=4)

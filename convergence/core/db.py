@@ -46,7 +46,7 @@ def sqlite_path(settings: Settings) -> Path | None:
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     url = make_url(settings.database_url)
     if not url.drivername.startswith("sqlite"):
-        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+        return create_async_engine(url, **{"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, **kwargs})
 
     path = sqlite_path(settings)
     if path is not None:
