@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from convergence import __version__
 from convergence.core import logs
-from convergence.core.db import create_engine, create_sessionmaker
+from convergence.core.db import create_engine, create_sessionmaker, write_gate
 from convergence.core.errors import DomainError
 from convergence.core.i18n import current_language, gettext, load_catalogues, ngettext
 from convergence.core.permissions import Permission, has_permission
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def startup(app: Litestar) -> None:
         app.state.engine = create_engine(settings)
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        app.state.write_gate = write_gate(app.state.engine)
 
     async def shutdown(app: Litestar) -> None:
         await app.state.engine.dispose()

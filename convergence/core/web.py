@@ -46,6 +46,7 @@ CSRF_FIELD = "_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DB_KEY = "_convergence_db"
 _DEFERRED_KEY = "_convergence_deferred"
+_GATE_KEY = "_convergence_write_gate"
 _current_scope: ContextVar[Scope] = ContextVar("current_scope")
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -105,7 +106,22 @@ async def commit_on_success(response: Response[Any]) -> Response[Any]:
             # so that the rollback does not expire them under the template.
             session.expunge_all()
             await session.rollback()
+    if scope is not None:
+        release_write_gate(scope)  # the unit of work is over: the next writer need not wait for the send
     return response
+
+
+async def acquire_write_gate(scope: Scope) -> None:
+    gate = scope["litestar_app"].state.get("write_gate")
+    if gate is not None:
+        await gate.acquire()
+        scope.setdefault("state", {})[_GATE_KEY] = gate
+
+
+def release_write_gate(scope: Scope) -> None:
+    gate = scope.get("state", {}).pop(_GATE_KEY, None)
+    if gate is not None:
+        gate.release()
 
 
 def client_ip(scope: Scope) -> str:
@@ -195,6 +211,8 @@ class SessionMiddleware(ASGIMiddleware):
         state["session_key"] = cookies.get(SESSION_COOKIE)
 
         write = scope["method"] not in SAFE_METHODS
+        if write:
+            await acquire_write_gate(scope)
         with writing(write):
             try:
                 user, kind = await self._resolve(scope, settings, cookies, write)
@@ -207,6 +225,7 @@ class SessionMiddleware(ASGIMiddleware):
                 session = state.pop(_DB_KEY, None)
                 if session is not None:
                     await session.close()
+                release_write_gate(scope)
                 for statement in state.pop(_DEFERRED_KEY, ()):
                     await self._side_write(scope, statement)
 
@@ -252,6 +271,7 @@ class SessionMiddleware(ASGIMiddleware):
     async def _side_write(scope: Scope, statement: Any) -> None:
         """A short BEGIN IMMEDIATE transaction of its own; best effort, the answer has already been sent."""
         maker: async_sessionmaker[AsyncSession] = scope["litestar_app"].state.sessionmaker
+        await acquire_write_gate(scope)
         try:
             with writing():
                 async with maker() as side:
@@ -259,6 +279,8 @@ class SessionMiddleware(ASGIMiddleware):
                     await side.commit()
         except OperationalError as exc:
             log.warning("session bookkeeping skipped: %s", type(exc).__name__)
+        finally:
+            release_write_gate(scope)
 
     @staticmethod
     async def _bearer(scope: Scope, settings: Settings, token: str) -> User | None:
