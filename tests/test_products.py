@@ -430,16 +430,15 @@ async def test_a_contributor_edits_what_they_create_and_sees_nothing_else(client
         assert (await session.get(Product, theirs["id"])).name == "DocConnect"
 
 
-async def test_read_level_without_edit_gets_403(client, db, cast, manager, monkeypatch):
-    """When the team domain stores a read right, the contributor reads but cannot change (403)."""
-    from convergence.companies import access
+async def test_read_level_without_edit_gets_403(client, db, cast, manager):
+    """With a stored read right, the contributor reads but cannot change (403)."""
+    from convergence.companies.team_models import MemberRight
+    from convergence.core.db import unit_of_work
 
     theirs = await created(client, manager, cast.company.id)
-
-    async def read_only(ctx, user, product_id):
-        return [access.Level.READ]
-
-    monkeypatch.setattr(access, "_contributor_levels", read_only)
+    async with unit_of_work(db) as session:
+        session.add(MemberRight(company_id=cast.company.id, user_id=cast.contributor.id, product_id=theirs["id"],
+                                level="read"))
     contributor = await token_for(client, cast.contributor.email)
     assert (await client.get(f"/api/v1/products/{theirs['id']}", headers=contributor)).status_code == 200
     listed = await client.get(f"/api/v1/companies/{cast.company.id}/products", headers=contributor)

@@ -243,3 +243,33 @@ async def test_contributor_sees_team_without_management_controls(client, cast):
     assert (await client.get("/team/audit")).status_code == 403
     await page_login(client, cast.support.email)
     assert (await client.get("/team")).status_code == 403
+
+
+async def test_contributor_product_list_costs_the_same_whatever_the_number_of_products(client, db, cast):
+    """Rights are read once for the whole list, not once per product."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(*_args: Any) -> None:
+        statements.append("")
+
+    headers = await token_for(client, cast.contributor.email)
+    url = f"/api/v1/companies/{cast.company.id}/products"
+    engine = client.app.state.engine.sync_engine
+    figures = []
+    for number in range(12):
+        product_id = await make_product(db, cast.company.id, f"Produit {number}")
+        if number % 2 == 0:
+            await grant(db, cast.contributor, product_id, "read")
+        if number in (1, 11):
+            await client.get(url, headers=headers)  # warm-up
+            statements.clear()
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                listed = (await client.get(url, headers=headers)).json()["items"]
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            figures.append(len(statements))
+            assert sorted(p["name"] for p in listed) == sorted(f"Produit {n}" for n in range(0, number + 1, 2))
+    assert figures[0] == figures[1]
