@@ -9,7 +9,6 @@ import secrets
 from pathlib import Path
 
 import anyio
-
 from passlib.context import CryptContext
 
 from convergence.settings import Settings

@@ -17,9 +17,9 @@ from typing import Any
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
     Float,
-    Text,
     Numeric,
     Select,
+    Text,
     and_,
     case,
     cast,
@@ -586,6 +586,17 @@ class ReviewService:
         return pairs, case((func.json_typeof(pairs.c.value) == literal_column("'number'"),
                             cast(cast(pairs.c.value, Text), Float)))
 
+    async def _theme_means(self, *conditions: Any) -> dict[str, tuple[float | None, int]]:
+        """Per theme code, the mean numeric score and the number of companies contributing one, over the
+        started responses matching `conditions` (one aggregate statement)."""
+        pairs, score = self._theme_score_pairs()
+        rows = (await self.session.execute(
+            select(pairs.c.key, func.avg(score), func.count(func.distinct(case((score.is_not(None),
+                                                                                Response.company_id)))))
+            .select_from(Response).join(pairs, literal(True))
+            .where(Response.status != Status.NOT_STARTED, *conditions).group_by(pairs.c.key))).all()
+        return {key: (average, int(count or 0)) for key, average, count in rows}
+
     async def market(self) -> list[dict[str, Any]]:
         """Mean theme score over every company's responses; None below MIN_COMPANIES contributing companies.
 
@@ -594,12 +605,7 @@ class ReviewService:
         """
         themes = list((await self.session.scalars(select(Theme).order_by(Theme.position))).all())
         titles = {t.code: localized(t, "title") for t in themes}
-        pairs, score = self._theme_score_pairs()
-        found = {key: (average, int(count or 0)) for key, average, count in (await self.session.execute(
-            select(pairs.c.key, func.avg(score), func.count(func.distinct(case((score.is_not(None),
-                                                                                Response.company_id)))))
-            .select_from(Response).join(pairs, literal(True))
-            .where(Response.status != Status.NOT_STARTED).group_by(pairs.c.key))).all()}
+        found = await self._theme_means()
         # Theme codes outside the reference list still get their average, after the known ones.
         order = list(titles) + sorted(k for k, (average, _) in found.items() if k not in titles and average is not None)
         out = []
@@ -613,22 +619,18 @@ class ReviewService:
     async def market_for_vendor(self) -> list[dict[str, Any]]:
         """The market averages beside the vendor's own mean per theme (over the responses they may read)."""
         user = member(self.ctx)
-        statement = select(Response.theme_scores).where(Response.company_id == user.company_id,
-                                                        Response.status != Status.NOT_STARTED)
+        conditions: list[Any] = [Response.company_id == user.company_id]
         readable = await readable_product_ids(self.ctx)
         if readable is not None:
             created = select(Product.id).where(Product.created_by_id == user.id)
             scope = [Response.product_id.in_(readable or {0}), Response.product_id.in_(created)]
             if await product_level(self.ctx, None) is not None:
                 scope.append(Response.product_id.is_(None))
-            statement = statement.where(or_(*scope))
-        own: dict[str, list[float]] = {}
-        for scores in (await self.session.scalars(statement)).all():
-            for theme, value in (scores or {}).items():
-                if isinstance(value, (int, float)):
-                    own.setdefault(theme, []).append(float(value))
-        return [{**row, "own_average": round(sum(own[row["theme"]]) / len(own[row["theme"]]), 1)
-                 if row["theme"] in own else None} for row in await self.market()]
+            conditions.append(or_(*scope))
+        own = {key: float(average) for key, (average, _) in (await self._theme_means(*conditions)).items()
+               if average is not None}
+        return [{**row, "own_average": round(own[row["theme"]], 1) if row["theme"] in own else None}
+                for row in await self.market()]
 
     # -------------------------------------------------------------------------- the vendor's side
 
