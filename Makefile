@@ -28,8 +28,10 @@ demo: fixtures
 	$(BIN)/convergence demo load
 	$(BIN)/convergence simulate --companies 12 --seed 1
 
+# E-mailed links (and the demo's own mails) point at the address served, unless CONVERGENCE_BASE_URL is set.
+run: export CONVERGENCE_BASE_URL ?= http://$(HOST):$(PORT)
 run: demo
-	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop)"
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop; e-mailed links use $$CONVERGENCE_BASE_URL)"
 	$(BIN)/convergence serve --host $(HOST) --port $(PORT)
 
 test: install

@@ -18,6 +18,7 @@ from convergence import __version__
 from convergence.core import logs
 from convergence.core.db import create_engine, create_sessionmaker, write_gate
 from convergence.core.errors import DomainError
+from convergence.core.formatting import FILTERS
 from convergence.core.i18n import current_language, gettext, load_catalogues, ngettext
 from convergence.core.permissions import Permission, has_permission
 from convergence.core.web import (
@@ -30,6 +31,7 @@ from convergence.core.web import (
     SessionMiddleware,
     terms_gate,
 )
+from convergence.questionnaires.worklist import remember_strategy_access
 from convergence.routes import route_handlers
 from convergence.settings import Settings
 
@@ -48,6 +50,7 @@ def _configure_jinja(settings: Settings):  # noqa: ANN202
             support_address=settings.support_address,
             version=__version__,
         )
+        env.filters.update(FILTERS)  # number, percent, maturity, datetime, time, date (core/formatting.py)
         env.policies["ext.i18n.trimmed"] = True
 
     return callback
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_shutdown=[shutdown],
         middleware=[SessionMiddleware()],
         guards=[csrf_guard, terms_gate],
+        before_request=remember_strategy_access,
         after_request=commit_on_success,
         exception_handlers={
             DomainError: domain_error_handler,

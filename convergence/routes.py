@@ -10,7 +10,8 @@ def route_handlers() -> list[Any]:
     from convergence.accounts.pages import JoiningPages, SignInPages, SupportPages, TermsPages
     from convergence.companies.api import TeamApi
     from convergence.companies.pages import TeamPages
-    from convergence.core.home import HomePages
+    from convergence.home import HomePages
+    from convergence.core.session_views import SessionViews
     from convergence.questionnaires.api import QuestionnairesApi
     from convergence.questionnaires.pages import QuestionnairePages
     from convergence.products.api import ProductsApi
@@ -20,6 +21,6 @@ def route_handlers() -> list[Any]:
     from convergence.review.api import ReviewApi, VendorReviewApi
     from convergence.review.pages import ReviewPages, VendorReviewPages
 
-    return [HomePages, JoiningApi, MeApi, JoiningPages, SignInPages, TermsPages, SupportPages, FaqApi, FaqPages,
+    return [HomePages, SessionViews, JoiningApi, MeApi, JoiningPages, SignInPages, TermsPages, SupportPages, FaqApi, FaqPages,
             ProductsApi, ProductPages, TeamApi, TeamPages, QuestionnairesApi, QuestionnairePages,
             ReviewApi, VendorReviewApi, ReviewPages, VendorReviewPages]

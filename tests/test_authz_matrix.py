@@ -41,6 +41,7 @@ from sqlalchemy import select
 MATRIX: dict[str, str] = {
     "GET /": "public",
     "GET /health": "public",
+    "GET /session/csrf": "public",
     "GET /account-request": "public",
     "POST /account-request": "public",
     "POST /account-request/check-siren": "public",

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from convergence.accounts.models import AccountRequest, AccountRequestDocument, UserSession
-from convergence.core.models import utcnow
+from convergence.core.models import AuditEvent, utcnow
 from tests.factories import PASSWORD, csrf, page_login
 from tests.test_joining_api import REQUEST, count, mails_to
 
@@ -203,12 +203,71 @@ async def test_password_page_sets_the_password(client, db, cast):
     weak = await client.post("/password/set", data={"token": token, "password": "azertyuiop", "password_confirm":
                                                      "azertyuiop", "_csrf": csrf(client)})
     assert weak.status_code == 422 and "12 caractères" in weak.text
+    before = csrf(client)
     done = await client.post("/password/set", data={"token": token, "password": "Le vent se lève il faut vivre",
                                                      "password_confirm": "Le vent se lève il faut vivre",
                                                      "_csrf": csrf(client)})
-    assert done.status_code == 303
+    # Signed in at once (new session, new CSRF token, as at sign-in), then on to the CGU not yet accepted.
+    assert done.status_code == 303 and done.headers["location"] == "/terms?next=/"
+    assert client.cookies.get("cv_session") and csrf(client) != before
+    assert await count(db, AuditEvent, AuditEvent.action == "user.signed_in",
+                       AuditEvent.actor_id != cast.support.id) == 1
+    terms = await client.get("/terms?next=/")
+    assert terms.status_code == 200 and REQUEST["first_name"] in terms.text
+    accepted = await client.post("/terms/accept", data={"version": "1", "agree": "yes", "next": "/",
+                                                        "_csrf": csrf(client)})
+    assert accepted.status_code == 303 and accepted.headers["location"] == "/"
+    assert f"Bienvenue, {REQUEST['first_name']}" in (await client.get("/")).text
     assert (await client.get(f"/password/set?token={token}")).status_code == 400
     await page_login(client, REQUEST["email"], "Le vent se lève il faut vivre")
+
+
+async def test_password_reset_of_a_user_who_accepted_the_terms_leads_home(client, db, cast):
+    await client.get("/password/forgot")
+    await client.post("/password/forgot", data={"email": cast.manager.email, "_csrf": csrf(client)})
+    mail = (await mails_to(db, cast.manager.email))[-1]
+    token = re.search(r"token=([\w-]+)", mail.body).group(1)
+    done = await client.post("/password/set", data={"token": token, "password": "Le vent se lève il faut vivre",
+                                                     "password_confirm": "Le vent se lève il faut vivre",
+                                                     "_csrf": csrf(client)})
+    assert done.status_code == 303 and done.headers["location"] == "/"
+    assert "Bienvenue" in (await client.get("/")).text
+
+
+async def test_sign_in_from_a_script_answers_json(client, db, cast):
+    await client.get("/login")
+    before = csrf(client)
+    ok = await client.post("/login", data={"email": cast.manager.email, "password": PASSWORD, "_csrf": before},
+                           headers={"Accept": "application/json"})
+    assert ok.status_code == 200 and ok.headers["content-type"].startswith("application/json")
+    body = ok.json()
+    assert body["user"] == {"id": cast.manager.id, "full_name": cast.manager.full_name}
+    # The token in the body is the new CSRF cookie: the page sends its pending saves with it.
+    assert body["csrf_token"] == csrf(client) != before and client.cookies.get("cv_session")
+    assert "Bienvenue" in (await client.get("/")).text
+
+    # A JSON body works as well, with the token in the header as the pages' scripts send it.
+    again = await client.post("/login", json={"email": cast.manager.email, "password": PASSWORD},
+                              headers={"Accept": "application/json", "X-CSRF-Token": csrf(client)})
+    assert again.status_code == 200 and again.json()["csrf_token"] == csrf(client)
+
+    wrong = await client.post("/login", data={"email": cast.manager.email, "password": "wrong-password!",
+                                              "_csrf": csrf(client)}, headers={"Accept": "application/json"})
+    assert wrong.status_code == 401
+    assert wrong.json()["code"] == "invalid_credentials"
+    assert wrong.json()["detail"] == "Adresse e-mail ou mot de passe incorrect."
+
+    forged = await client.post("/login", data={"email": cast.manager.email, "password": PASSWORD,
+                                               "_csrf": "not-the-token"}, headers={"Accept": "application/json"})
+    assert forged.status_code == 403 and forged.json()["code"] == "csrf_failed"
+
+    for _ in range(5):
+        await client.post("/login", data={"email": cast.contributor.email, "password": "wrong-password!",
+                                          "_csrf": csrf(client)}, headers={"Accept": "application/json"})
+    throttled = await client.post("/login", data={"email": cast.contributor.email, "password": PASSWORD,
+                                                  "_csrf": csrf(client)}, headers={"Accept": "application/json"})
+    assert throttled.status_code == 429 and throttled.json()["code"] == "throttled"
+    assert "15 minutes" in throttled.json()["detail"]
 
 
 async def test_security_headers_and_cookie_flags(client, cast):

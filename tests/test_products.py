@@ -487,7 +487,8 @@ async def test_pages_create_a_base_and_an_option_and_group_them(client, db, cast
     order = [m.group(0) for m in re.finditer(r"DocConnect iOS Mobile|DocConnect Android Mobile|Agenda iOS Mobile|Solo Linux Website", text)]
     assert order == ["DocConnect Android Mobile", "Agenda iOS Mobile", "DocConnect iOS Mobile", "Agenda iOS Mobile",
                      "Solo Linux Website"]
-    assert 'class="progress">—' in text
+    # No step chosen yet: the progress cell says so and leads to the questionnaires page.
+    assert "Aucune étape choisie" in text and f'href="/products/{base_id}/questionnaires"' in text
     detail = await client.get(f"/products/{base_id}")
     assert detail.status_code == 200 and "Agenda iOS Mobile" in detail.text
 

@@ -318,35 +318,3 @@ async def test_global_strategy_responses_and_rights(client, db, cast, content):
     assert read_only.status_code == 403
     outsider = await token_for(client, cast.outsider.email)
     assert (await client.get(f"/api/v1/responses/{rid}", headers=outsider)).status_code == 404
-
-
-async def test_fill_page_autosaves_with_htmx_and_reports_conflicts(client, db, cast, content):
-    manager = await token_for(client, cast.manager.email)
-    response = await enrolled_response(client, db, manager, await make_product(db, cast.company.id))
-    rid = response["id"]
-    items = await items_of(db, rid)
-    sources = {i.enable_when["item"] for i in items if i.enable_when}
-    item = next(i for i in items if i.type == "boolean" and not i.enable_when and i.code not in sources)
-    await page_login(client, cast.manager.email)
-    page = await client.get(f"/responses/{rid}")
-    assert page.status_code == 200 and f'id="item-{item.id}"' in page.text
-    headers = {"HX-Request": "true", "X-CSRF-Token": csrf(client)}
-    saved = await client.post(f"/responses/{rid}/answer", data={"item_id": str(item.id), "value": "true",
-                                                                "version": "0"}, headers=headers)
-    assert saved.status_code == 200
-    assert 'id="response-version"' in saved.text and 'value="1"' in saved.text
-    stale = await client.post(f"/responses/{rid}/answer", data={"item_id": str(item.id), "value": "false",
-                                                                "version": "0"}, headers=headers)
-    assert stale.status_code == 409 and "Recharger" in stale.text
-    no_js = await client.post(f"/responses/{rid}/answer", data={"item_id": str(item.id), "value": "false",
-                                                                "version": "1", "_csrf": csrf(client)})
-    assert no_js.status_code == 303
-    submit = await client.post(f"/responses/{rid}/submit", data={"_csrf": csrf(client)})
-    assert submit.status_code == 422 and "avant de soumettre" in submit.text
-    # Answering a question that others depend on redraws the page, so that they appear.
-    source = next(i for i in items if i.code in sources and i.type == "boolean")
-    refreshed = await client.post(f"/responses/{rid}/answer", data={"item_id": str(source.id), "value": "true",
-                                                                    "version": "2"}, headers=headers)
-    assert refreshed.status_code == 200 and refreshed.headers.get("hx-refresh") == "true"
-    dependent = next(i for i in items if i.enable_when and i.enable_when["item"] == source.code)
-    assert f'id="item-{dependent.id}"' in (await client.get(f"/responses/{rid}")).text

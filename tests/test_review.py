@@ -14,6 +14,7 @@ from sqlalchemy import event, select
 
 from convergence.accounts.models import Role
 from convergence.core.db import unit_of_work
+from convergence.core.formatting import format_percent
 from convergence.core.models import AuditEvent, utcnow
 from convergence.products.models import Product
 from convergence.questionnaires.fixtures import load_questionnaires
@@ -490,7 +491,7 @@ async def test_market_averages_need_three_companies(client, db, settings, cast, 
     await page_login(client, cast.manager.email)
     partial = await client.get(f"/responses/{rid}/market", headers={"HX-Request": "true"})
     assert partial.status_code == 200 and "Pas assez de données" in partial.text
-    assert str(themes["ins"]["market_average"]) in partial.text
+    assert format_percent(themes["ins"]["market_average"], lang="fr") in partial.text  # "60 %", French format
 
 
 # ------------------------------------------------------------------------------------------- scale

@@ -25,14 +25,41 @@ from convergence.core.mail_views import OutboxService
 from convergence.core.pages import form_errors, redirect, render, safe_next
 from convergence.core.permissions import Permission
 from convergence.core.params import FromPath, FromQuery
-from convergence.core.web import Ctx, CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, provide_ctx, set_cookie, requires, signed_in
+from convergence.core import audit
+from convergence.core.models import utcnow
+from convergence.core.web import (Ctx, CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, answers_json, current_terms_version,
+                                  provide_ctx, requires, set_cookie, signed_in)
 from convergence.core.security import new_token
 
 PAGE_SIZE = 25
+JSON = "application/json"
 
 
 def _form_dict(form: Any) -> dict[str, Any]:
     return {key: value for key, value in form.items() if not isinstance(value, UploadFile)}
+
+
+async def _login_body(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Form fields, or a JSON object from a script: {email, password, next}."""
+    if request.headers.get("content-type", "").startswith(JSON):
+        try:
+            body = await request.json()
+        except Exception:  # noqa: BLE001 - an unreadable body is a failed sign-in, not a server error
+            body = None
+        return {k: v for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else {}
+    return _form_dict(await request.form())
+
+
+async def _open_session(request: Request[Any, Any, Any], ctx: Any, user: Any) -> tuple[str, str]:
+    """A new session id and a new CSRF token at every sign-in (no session fixation, no token carry-over)."""
+    key = await AuthService(ctx).open_session(user, request.scope["state"].get("session_key"),
+                                              request.headers.get("user-agent"))
+    return key, new_token()
+
+
+def _sign_in_cookies(response: Response[Any], ctx: Any, key: str, csrf_token: str) -> None:
+    set_cookie(response, ctx.settings, SESSION_COOKIE, key)
+    set_cookie(response, ctx.settings, CSRF_COOKIE, csrf_token)
 
 
 class JoiningPages(Controller):
@@ -86,22 +113,28 @@ class SignInPages(Controller):
 
     @post("/login", opt={"terms_exempt": True})
     async def login(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
-        form = await request.form()
+        """The sign-in form; with `Accept: application/json` the page's own scripts sign in without leaving
+        the page (the autosave's sign-in dialog) and get the new CSRF token to send their pending saves with."""
+        wants_json = answers_json(request)
+        form = await _login_body(request)
         next_url = safe_next(form.get("next"))
         auth = AuthService(ctx)
         try:
             user = await auth.authenticate(str(form.get("email") or ""), str(form.get("password") or ""))
         except DomainError as exc:
+            if wants_json:
+                return Response(exc.payload(gettext(exc.message)), status_code=exc.status_code)
             return render(request, "accounts/login.html",
                           {"form": {"email": form.get("email", "")}, "errors": form_errors(exc), "next": next_url},
                           status=exc.status_code)
-        key = await auth.open_session(user, request.scope["state"].get("session_key"),
-                                      request.headers.get("user-agent"))
-        response = redirect(request, next_url)
-        settings = ctx.settings
-        # A new session id and a new CSRF token at every sign-in (no session fixation, no token carry-over).
-        set_cookie(response, settings, SESSION_COOKIE, key)
-        set_cookie(response, settings, CSRF_COOKIE, new_token())
+        key, csrf_token = await _open_session(request, ctx, user)
+        if wants_json:
+            response: Response[Any] = Response({"csrf_token": csrf_token,
+                                                "user": {"id": user.id, "full_name": user.full_name}},
+                                               status_code=200)
+        else:
+            response = redirect(request, next_url)
+        _sign_in_cookies(response, ctx, key, csrf_token)
         return response
 
     @post("/logout", opt={"terms_exempt": True})
@@ -144,11 +177,21 @@ class SignInPages(Controller):
             if password != str(form.get("password_confirm") or ""):
                 raise Invalid("The two passwords differ.", code="password_mismatch",
                               fields={"password_confirm": "The two passwords differ."})
-            await service.set_password(token, password)
+            user = await service.set_password(token, password)
         except Invalid as exc:
             return render(request, "accounts/password_set.html",
                           {"token": token, "email": user.email, "errors": form_errors(exc)}, status=422)
-        return redirect(request, "/login?done=password")
+        # The person just proved they own the address: they are signed in, and go on to the CGU if the
+        # current version is not accepted yet (the terms gate would send them there anyway).
+        user.last_login_at = utcnow()
+        audit.record(ctx.session, "user.signed_in", actor_id=user.id, target_type="user", target_id=user.id,
+                     company_id=user.company_id, ip=ctx.ip, via="password_set")
+        current = await current_terms_version(ctx.session)
+        accepted = current is None or user.terms_accepted_version == current
+        key, csrf_token = await _open_session(request, ctx, user)
+        response = redirect(request, "/" if accepted else "/terms?next=/")
+        _sign_in_cookies(response, ctx, key, csrf_token)
+        return response
 
     @get("/password/forgot", opt={"terms_exempt": True})
     async def forgot_form(self, request: Request[Any, Any, Any]) -> Any:

@@ -18,7 +18,8 @@ DYNAMIC_MESSAGES = {"Support", "Reviewer", "Manager", "Contributor", "Pending", 
                     "Read", "Edit", "Validate", "team.invited", "team.rights_changed", "team.member_deactivated",
                     "team.invitation_cancelled", "team.invitation_resent",
                     "Not started", "Draft", "Submitted", "Validated",
-                    "submitted", "validated", "returned", "reopened", "copied"}
+                    "submitted", "validated", "returned", "reopened", "copied",
+                    "Complete", "In progress", "To do", "Added", "Changed", "Removed"}
 
 
 def _strings_in_dict(node: ast.AST) -> Iterator[str]:
@@ -35,10 +36,15 @@ def python_messages(path: Path) -> Iterator[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-            if name in ERROR_CLASSES | GETTEXT_NAMES and node.args:
+            if name in ERROR_CLASSES | GETTEXT_NAMES | {"Phrase"} and node.args:
                 first = node.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
                     yield first.value
+            # engine._fail(item, "sentence", **params): the sentence of an invalid answer.
+            if name == "_fail" and len(node.args) > 1:
+                second = node.args[1]
+                if isinstance(second, ast.Constant) and isinstance(second.value, str):
+                    yield second.value
             if name in ERROR_CLASSES:
                 for keyword in node.keywords:
                     if keyword.arg == "fields":

@@ -66,6 +66,11 @@ def is_api(path: str) -> bool:
     return path.startswith("/api/")
 
 
+def answers_json(request: Request[Any, Any, Any]) -> bool:
+    """API paths, and page routes called by the pages' own scripts (fetch with Accept: application/json)."""
+    return is_api(request.url.path) or request.headers.get("accept", "").startswith("application/json")
+
+
 def settings_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Settings:
     return connection.app.state.settings
 
@@ -372,7 +377,7 @@ def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Re
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     detail = gettext(exc.message)
-    if is_api(request.url.path):
+    if answers_json(request):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return Response(exc.payload(detail), status_code=exc.status_code, headers=headers)
     if isinstance(exc, NotAuthenticated) and request.method in SAFE_METHODS:
@@ -397,7 +402,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         detail = gettext(texts.get(status, "The request could not be handled."))
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(status, "bad_request")
         extra = {}
-    if is_api(request.url.path):
+    if answers_json(request):
         return Response({"detail": detail, "code": code, **extra}, status_code=status)
     return _error_page(request, status, detail)
 
@@ -405,7 +410,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
     """A unique constraint caught at commit (two identical writes racing): a conflict, not a crash."""
     detail = gettext("This conflicts with data saved at the same time. Reload and try again.")
-    if is_api(request.url.path):
+    if answers_json(request):
         return Response({"detail": detail, "code": "conflict"}, status_code=409)
     return _error_page(request, 409, detail)
 
@@ -416,6 +421,6 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     else:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
     detail = gettext("Something went wrong on our side. The team has been told; please try again.")
-    if is_api(request.url.path):
+    if answers_json(request):
         return Response({"detail": detail, "code": "server_error"}, status_code=500)
     return _error_page(request, 500, detail)

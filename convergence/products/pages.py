@@ -19,6 +19,8 @@ from convergence.products.imports import MAX_BYTES, ImportPlan, ImportService
 from convergence.products.models import OS, Device, Kind, Product, compose_name
 from convergence.products.services import (FIELDS, ProductService, check_filters, naming_warnings, product_input,
                                            version_chains)
+from convergence.questionnaires.services import localized
+from convergence.questionnaires.worklist import WorklistService, remember_strategy_access
 
 FORM = "products/form.html"
 FORM_PARTIAL = "products/_form.html"
@@ -57,6 +59,7 @@ class ProductPages(Controller):
     guards = [signed_in]
     dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
+    before_request = remember_strategy_access
 
     # -- catalogue
 
@@ -75,7 +78,8 @@ class ProductPages(Controller):
                                          device=device or None, q=q or None)
         products = await service.company_products(user.company_id)  # type: ignore[arg-type]
         context = {"groups": groups, "filters": {"kind": kind, "os": os, "device": device, "q": q},
-                   "errors": errors, "progress": await service.progress(products),
+                   "errors": errors, "progress": await WorklistService(ctx).step_progress(p.id for p in products),
+                   "localized": localized,
                    "chains": version_chains(products),
                    "can_create": _can_create(ctx), **_choices()}
         return render(request, "products/catalogue.html", context, partial="products/_catalogue.html",
@@ -164,7 +168,8 @@ class ProductPages(Controller):
             "product": product, "earlier": earlier, "later": later, "can_edit": level is not None
             and level >= Level.EDIT, "warnings": naming_warnings(product.name, product.os, product.os_other,
                                                                  product.device),
-            "progress": (await service.progress([product]))[product.id]})
+            "progress": (await WorklistService(ctx).step_progress([product.id])).get(product.id, []),
+            "localized": localized})
 
     @get("/{product_id:int}/edit", media_type=MediaType.HTML)
     async def edit_form(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from litestar import Controller, get, patch, post, put
@@ -12,7 +11,7 @@ from convergence.core.params import FromPath, JSONObject
 from convergence.core.web import Ctx, provide_ctx, signed_in
 from convergence.questionnaires import engine
 from convergence.questionnaires.models import Item, Questionnaire, Response, Track
-from convergence.questionnaires.services import QuestionnaireService
+from convergence.questionnaires.services import QuestionnaireService, local_today
 
 
 def item_json(item: Item) -> dict[str, Any]:
@@ -26,6 +25,10 @@ def item_json(item: Item) -> dict[str, Any]:
         data["enable_when"] = item.enable_when
     if item.faq:
         data["faq_ids"] = item.faq
+    if item.bounds:
+        # As declared, not resolved: number {min, max, integer, unit_fr, unit_en}; date {min, max} as
+        # "YYYY-MM-DD" or "today" (the date in Europe/Paris when the answer is saved). Every key optional.
+        data["bounds"] = item.bounds
     return data
 
 
@@ -37,6 +40,20 @@ def questionnaire_json(q: Questionnaire) -> dict[str, Any]:
 def response_row(r: Response) -> dict[str, Any]:
     return {"id": r.id, "questionnaire_id": r.questionnaire_id, "step_id": r.step_id, "product_id": r.product_id,
             "status": r.status, "version": r.version, "revision": r.revision, "maturity": r.maturity}
+
+
+SAVE_RULE = """Saves some answers (`answers: {item_id: value}`, `null` clears) and planned compliance dates
+(`planned: {item_id: "YYYY-MM-DD"}`, strictly after today and within ten years) of a draft.
+
+Concurrency, per item: `version` is the version of the response at which the client last read the items it sends.
+The save is refused with 409 `stale_version` only when one of those items was changed by another save after
+that version (by anyone, the same person in another tab included) to a value different from the one sent; the
+409 body lists them in `items` (`item_id`, `value`, `planned`, `text`, `version`, `saved_by`, `saved_at`) so the
+client can show both values and let the person choose; sending again with the `version` given for an item
+keeps the client's value. Saves of different items merge: the answer carries the new `version` and, in
+`changes`, the items others changed after the `version` sent, with their values. A value of the wrong type or
+outside the item's options or bounds answers 422 `invalid_answer` and saves nothing of the request; a
+submitted or validated response answers 409 `not_editable`."""
 
 
 class QuestionnairesApi(Controller):
@@ -86,11 +103,15 @@ class QuestionnairesApi(Controller):
                 "missing": [i.id for i in view.evaluation.missing],
                 "history": await service.history(r)}
 
-    @patch("/responses/{response_id:int}/answers", status_code=200)
+    @patch("/responses/{response_id:int}/answers", status_code=200, description=SAVE_RULE)
     async def save(self, ctx: Ctx, response_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
-        r = await QuestionnaireService(ctx).save_answers(response_id, data.get("version"), data.get("answers"),
-                                                         data.get("planned"))
-        return {"version": r.version, "status": r.status, "maturity": r.maturity}
+        service = QuestionnaireService(ctx)
+        result = await service.save_answers(response_id, data.get("version"), data.get("answers"),
+                                            data.get("planned"))
+        r = result.response
+        items = {str(i.id): i for i in r.questionnaire.items}
+        return {"version": r.version, "status": r.status, "maturity": r.maturity,
+                "changes": [c.as_json(items[str(c.item_id)]) for c in result.changes if str(c.item_id) in items]}
 
     @post("/responses/{response_id:int}/copy-from", status_code=200)
     async def copy_from(self, ctx: Ctx, response_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
@@ -117,5 +138,5 @@ class QuestionnairesApi(Controller):
     @get("/responses/{response_id:int}/projection")
     async def projection(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
         view = await QuestionnaireService(ctx).view(response_id)
-        points = engine.projection(view.items, view.response.answers, view.response.planned or {}, date.today())
+        points = engine.projection(view.items, view.response.answers, view.response.planned or {}, local_today())
         return {"points": [{"date": d.isoformat(), "maturity": m} for d, m in points]}

@@ -1,24 +1,185 @@
-"""Answer rules, conditions, maturity and projection: pure functions over items and answers."""
+"""Answer rules, conditions, maturity and projection: pure functions over items and answers.
+
+Functions that depend on the date take `today` (the date in Europe/Paris, see services.local_today).
+Sentences are English msgids carried as Phrases: translated and formatted (numbers, dates, units) when shown.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from convergence.core.errors import Invalid
+from convergence.core.formatting import DEFAULT_TZ, Phrase
 from convergence.questionnaires.models import Item
 
 INVALID = "invalid_answer"
+TODAY = "today"
+# Beyond what a JSON number keeps exactly (2**53): refused even where an item declares no bounds.
+NUMBER_LIMIT = 10**15
+PLANNED_YEARS = 10
 
 
-def _fail(item: Item, sentence: str) -> Invalid:
-    return Invalid(sentence, code=INVALID, item_id=item.id, item_code=item.code)
+class InvalidAnswer(Invalid):
+    """Invalid(invalid_answer) for one item. Its sentence may have parameters: `message` gives it translated
+    and filled in the current language, so the JSON `detail` and the pages show it whole."""
+
+    def __init__(self, item: Item, phrase: Phrase) -> None:
+        self.phrase = phrase
+        super().__init__(phrase.msgid, code=INVALID, item_id=item.id, item_code=item.code)
+
+    @property  # type: ignore[override]
+    def message(self) -> str:
+        return str(self.phrase)
+
+    @message.setter
+    def message(self, value: str) -> None:
+        """DomainError.__init__ assigns the msgid; the phrase already holds it."""
 
 
-def coerce(item: Item, value: Any) -> Any:
-    """The stored form of an answer, or Invalid(invalid_answer). None clears the answer."""
+def _fail(item: Item, msgid: str, **params: Any) -> InvalidAnswer:
+    return InvalidAnswer(item, Phrase(msgid, params))
+
+
+def _clock_today() -> date:
+    return datetime.now(ZoneInfo(DEFAULT_TZ)).date()
+
+
+def ten_years_after(today: date) -> date:
+    try:
+        return today.replace(year=today.year + PLANNED_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + PLANNED_YEARS, day=28)
+
+
+def planned_window(today: date) -> tuple[date, date]:
+    """The dates a planned compliance date may take: from tomorrow to ten years from today, inclusive."""
+    return today + timedelta(days=1), ten_years_after(today)
+
+
+# ------------------------------------------------------------------------------------------------ bounds
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _bound_date(raw: Any, today: date) -> date | None:
+    if raw == TODAY:
+        return today
+    if isinstance(raw, str):
+        return date.fromisoformat(raw)
+    return raw if isinstance(raw, date) else None
+
+
+def resolved_bounds(item: Item, today: date) -> dict[str, Any]:
+    """The item's bounds made concrete, for inputs (`min`/`max` attributes) and hints.
+
+    number → {"min": number | None, "max": number | None, "integer": bool, "unit_fr": str, "unit_en": str}
+    date   → {"min": "YYYY-MM-DD" | None, "max": "YYYY-MM-DD" | None} ("today" resolved to `today`)
+    other types → {}
+    """
+    bounds = item.bounds or {}
+    if item.type == "number":
+        return {"min": bounds.get("min"), "max": bounds.get("max"), "integer": bool(bounds.get("integer")),
+                "unit_fr": bounds.get("unit_fr") or "", "unit_en": bounds.get("unit_en") or ""}
+    if item.type == "date":
+        low, high = _bound_date(bounds.get("min"), today), _bound_date(bounds.get("max"), today)
+        return {"min": low.isoformat() if low else None, "max": high.isoformat() if high else None}
+    return {}
+
+
+def _unit(bounds: dict[str, Any]) -> dict[str, str] | None:
+    unit = {"fr": bounds.get("unit_fr") or "", "en": bounds.get("unit_en") or ""}
+    return unit if unit["fr"] or unit["en"] else None
+
+
+def _date_param(raw: Any, today: date) -> Any:
+    """A date bound as the reader sees it: "today" stays a word, other bounds are dates."""
+    return Phrase("today") if raw == TODAY else _bound_date(raw, today)
+
+
+def bounds_hint(item: Item, today: date) -> list[Phrase]:
+    """Sentences telling what the item accepts ("Between 0 and 720 hours.", "A whole number."); [] if free.
+    Each is translated when shown: `{{ phrase }}` in a template, `str(phrase)` in code."""
+    bounds = item.bounds or {}
+    low, high = bounds.get("min"), bounds.get("max")
+    hints: list[Phrase] = []
+    if item.type == "number":
+        unit = _unit(bounds)
+        if low is not None and high is not None:
+            hints.append(Phrase("Between %(min)s and %(max)s %(unit)s.", {"min": low, "max": high, "unit": unit})
+                         if unit else Phrase("Between %(min)s and %(max)s.", {"min": low, "max": high}))
+        elif low is not None:
+            hints.append(Phrase("At least %(min)s %(unit)s.", {"min": low, "unit": unit})
+                         if unit else Phrase("At least %(min)s.", {"min": low}))
+        elif high is not None:
+            hints.append(Phrase("At most %(max)s %(unit)s.", {"max": high, "unit": unit})
+                         if unit else Phrase("At most %(max)s.", {"max": high}))
+        if bounds.get("integer"):
+            hints.append(Phrase("A whole number."))
+    elif item.type == "date":
+        if low is not None and high is not None:
+            hints.append(Phrase("A date between %(min)s and %(max)s.",
+                                {"min": _date_param(low, today), "max": _date_param(high, today)}))
+        elif low is not None:
+            hints.append(Phrase("A date from %(min)s.", {"min": _date_param(low, today)}))
+        elif high is not None:
+            hints.append(Phrase("A date until %(max)s.", {"max": _date_param(high, today)}))
+    return hints
+
+
+def _check_number(item: Item, value: float) -> float:
+    bounds = item.bounds or {}
+    low, high = bounds.get("min"), bounds.get("max")
+    unit = _unit(bounds)
+    if low is not None and high is not None and not low <= value <= high:
+        if unit:
+            raise _fail(item, "This answer must be between %(min)s and %(max)s %(unit)s.", min=low, max=high,
+                        unit=unit)
+        raise _fail(item, "This answer must be between %(min)s and %(max)s.", min=low, max=high)
+    if low is not None and value < low:
+        if unit:
+            raise _fail(item, "This answer must be at least %(min)s %(unit)s.", min=low, unit=unit)
+        raise _fail(item, "This answer must be at least %(min)s.", min=low)
+    if high is not None and value > high:
+        if unit:
+            raise _fail(item, "This answer must be at most %(max)s %(unit)s.", max=high, unit=unit)
+        raise _fail(item, "This answer must be at most %(max)s.", max=high)
+    if abs(value) > NUMBER_LIMIT:
+        raise _fail(item, "This number is too large.")
+    if bounds.get("integer"):
+        if not float(value).is_integer():
+            raise _fail(item, "This answer must be a whole number.")
+        return int(value)
+    return value
+
+
+def _check_date(item: Item, value: date, today: date) -> None:
+    bounds = item.bounds or {}
+    low, high = bounds.get("min"), bounds.get("max")
+    too_early = low is not None and value < _bound_date(low, today)  # type: ignore[operator]
+    too_late = high is not None and value > _bound_date(high, today)  # type: ignore[operator]
+    if not (too_early or too_late):
+        return
+    if low is not None and high is not None:
+        raise _fail(item, "This date must be between %(min)s and %(max)s.", min=_date_param(low, today),
+                    max=_date_param(high, today))
+    if too_early:
+        raise _fail(item, "This date must be on or after %(min)s.", min=_date_param(low, today))
+    raise _fail(item, "This date must be on or before %(max)s.", max=_date_param(high, today))
+
+
+# ------------------------------------------------------------------------------------------------ answers
+
+def coerce(item: Item, value: Any, today: date | None = None) -> Any:
+    """The stored form of an answer, or InvalidAnswer (code invalid_answer). None clears the answer.
+
+    Numbers and dates must lie within the item's bounds; an integer item stores an int. `today` resolves the
+    "today" date bound: pass it (the date in Europe/Paris); left out, the clock is read.
+    """
     if value is None:
         return None
     kind = item.type
@@ -40,17 +201,44 @@ def coerce(item: Item, value: Any) -> Any:
             return value.strip()
         raise _fail(item, "This answer must be a text of at most 5,000 characters.")
     if kind == "number":
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return value
+        if _is_number(value) and math.isfinite(value):
+            return _check_number(item, value)
         raise _fail(item, "This answer must be a number.")
     if kind == "date":
-        if isinstance(value, str) and len(value) == 10:
-            try:
-                return date.fromisoformat(value).isoformat()
-            except ValueError:
-                pass
-        raise _fail(item, "This answer must be a date written YYYY-MM-DD.")
+        parsed = _parse_date(value)
+        if parsed is None:
+            raise _fail(item, "This answer must be a date written YYYY-MM-DD.")
+        _check_date(item, parsed, today or _clock_today())
+        return parsed.isoformat()
     raise _fail(item, "This question does not take answers.")
+
+
+def _parse_date(value: Any) -> date | None:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def coerce_planned(item: Item, value: Any, today: date) -> str | None:
+    """A planned compliance date as stored ("YYYY-MM-DD"), or None to clear it ("" too).
+
+    It must be after `today` and at most ten years after it; else InvalidAnswer (invalid_answer, item_id).
+    """
+    if value is None or value == "":
+        return None
+    parsed = _parse_date(value)
+    if parsed is None:
+        raise _fail(item, "A planned date must be written YYYY-MM-DD.")
+    first, last = planned_window(today)
+    if parsed < first:
+        raise _fail(item, "A planned date of compliance must be in the future (after %(today)s).", today=today)
+    if parsed > last:
+        raise _fail(item, "A planned date of compliance must be within ten years (on or before %(max)s).",
+                    max=last)
+    return parsed.isoformat()
 
 
 def is_answered(value: Any) -> bool:
@@ -135,22 +323,30 @@ def not_compliant(items: list[Item], answers: dict[str, Any]) -> list[Item]:
             and (score(i, answers.get(str(i.id))) or 0) < 100]
 
 
+def _future_plan(raw: Any, today: date) -> date | None:
+    """A stored planned date that still lies ahead; a past one (overdue) or a malformed one counts for nothing."""
+    parsed = _parse_date(raw)
+    return parsed if parsed is not None and parsed > today else None
+
+
 def projection(items: list[Item], answers: dict[str, Any], planned: dict[str, str],
                today: date) -> list[tuple[date, float]]:
-    """Maturity today, then at each planned date, assuming each item is compliant from its planned date."""
+    """Maturity today, then at each planned date, assuming each item is compliant from its planned date.
+
+    Only dates after today count: a planned date already past is overdue, it never raises the maturity.
+    """
     by_code = {i.code: i for i in items}
     scored = [i for i in items if i.scored and is_enabled(i, answers, by_code)]
     if not scored:
         return [(today, 0.0)]
-    dates = sorted({date.fromisoformat(d) for key, d in planned.items()
-                    if any(str(i.id) == key for i in scored) and date.fromisoformat(d) > today})
+    plans = {str(i.id): plan for i in scored if (plan := _future_plan(planned.get(str(i.id)), today))}
     points = []
-    for moment in [today, *dates]:
+    for moment in [today, *sorted(set(plans.values()))]:
         total = 0.0
         for item in scored:
             current = score(item, answers.get(str(item.id))) or 0.0
-            plan = planned.get(str(item.id))
-            total += 100.0 if plan and date.fromisoformat(plan) <= moment and current < 100 else current
+            plan = plans.get(str(item.id))
+            total += 100.0 if plan and plan <= moment and current < 100 else current
         points.append((moment, round(total / len(scored), 1)))
     if len(points) == 1:
         points.append((today + timedelta(days=30), points[0][1]))

@@ -1,11 +1,13 @@
 """Loads fixtures/questionnaires/questionnaires.yaml: themes, tracks, steps, questionnaires and items.
 
-Idempotent: a questionnaire (code, version) already loaded is left as it is, since responses point at its
-items; a new version in the file becomes the current one.
+Idempotent: a questionnaire (code, version) already loaded keeps its items, since responses point at them,
+except their bounds (what the server accepts), which follow the file; a new version in the file becomes the
+current one.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import yaml
@@ -18,6 +20,50 @@ from convergence.questionnaires.services import ensure_global_responses
 from convergence.settings import Settings
 
 MES_TRACK = "mes"
+NUMBER_BOUNDS = {"min", "max", "integer", "unit_fr", "unit_en"}
+DATE_BOUNDS = {"min", "max"}
+
+
+def _date_bound(value: Any) -> bool:
+    if value == "today":
+        return True
+    try:
+        return isinstance(value, str) and len(value) == 10 and bool(date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+def bounds_from_fixture(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The item's `bounds`, checked against its type (a mistake in the file stops the load, naming the item)."""
+    bounds = item.get("bounds")
+    if bounds is None:
+        return None
+    code, kind = item["code"], item["type"]
+    allowed = {"number": NUMBER_BOUNDS, "date": DATE_BOUNDS}.get(kind, set())
+    if not isinstance(bounds, dict) or not bounds or set(bounds) - allowed:
+        raise ValueError(f"item {code}: bounds of a {kind} item take only {sorted(allowed)}")
+    for key in ("min", "max"):
+        value = bounds.get(key)
+        if value is None:
+            continue
+        if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"item {code}: bounds.{key} must be a number")
+        if kind == "date" and not _date_bound(value):
+            raise ValueError(f'item {code}: bounds.{key} must be "YYYY-MM-DD" (quoted) or today')
+    if kind == "number" and "integer" in bounds and not isinstance(bounds["integer"], bool):
+        raise ValueError(f"item {code}: bounds.integer must be true or false")
+    low, high = bounds.get("min"), bounds.get("max")
+    if kind == "number" and low is not None and high is not None and low > high:
+        raise ValueError(f"item {code}: bounds.min is above bounds.max")
+    return dict(bounds)
+
+
+async def _update_bounds(session: AsyncSession, questionnaire_id: int, data: dict[str, Any]) -> None:
+    """Bounds of an already-loaded questionnaire follow the file (only they: the items stay as answered)."""
+    wanted = {item["code"]: bounds_from_fixture(item) for section in data["sections"] for item in section["items"]}
+    for row in (await session.scalars(select(Item).where(Item.questionnaire_id == questionnaire_id))).all():
+        if row.code in wanted and row.bounds != wanted[row.code]:
+            row.bounds = wanted[row.code]
 
 
 async def _upsert(session: AsyncSession, model: Any, code: str, **values: Any) -> Any:
@@ -36,6 +82,7 @@ async def _questionnaire(session: AsyncSession, data: dict[str, Any], step_id: i
     exists = await session.scalar(select(Questionnaire.id).where(
         Questionnaire.code == data["code"], Questionnaire.version == data["version"]))
     if exists is not None:
+        await _update_bounds(session, exists, data)
         return 0
     await session.execute(update(Questionnaire).where(Questionnaire.code == data["code"]).values(current=False))
     questionnaire = Questionnaire(code=data["code"], version=data["version"], step_id=step_id,
@@ -53,7 +100,8 @@ async def _questionnaire(session: AsyncSession, data: dict[str, Any], step_id: i
                 help_fr=item.get("help_fr", ""), help_en=item.get("help_en", ""),
                 required=bool(item.get("required", True)), scored=bool(item.get("scored", False)),
                 score_true=float(item.get("score_true", 100)), score_false=float(item.get("score_false", 0)),
-                options=item.get("options", []), enable_when=item.get("enable_when"), faq=item.get("faq", [])))
+                options=item.get("options", []), enable_when=item.get("enable_when"), faq=item.get("faq", []),
+                bounds=bounds_from_fixture(item)))
     return 1
 
 

@@ -92,6 +92,9 @@ class Item(Base):
     options: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     enable_when: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     faq: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What the server accepts (engine.coerce): number {"min", "max", "integer", "unit_fr", "unit_en"},
+    # date {"min", "max"} as "YYYY-MM-DD" or "today". Every key optional; None means no bounds.
+    bounds: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     questionnaire: Mapped[Questionnaire] = relationship(back_populates="items", lazy="raise")
 
@@ -131,6 +134,9 @@ class Response(Base):
     maturity: Mapped[float] = mapped_column(Float, default=0)
     theme_scores: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     answered_count: Mapped[int] = mapped_column(Integer, default=0)
+    # {item_id: {"v": version at which the answer or planned date last changed, "by": user id, "at": ISO time}}:
+    # a save conflicts only on the items it changes, not on the whole response.
+    item_versions: Mapped[dict[str, dict[str, Any]] | None] = mapped_column(JSON)
     last_saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     last_saved_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))

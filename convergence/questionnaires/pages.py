@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
-from litestar.plugins.htmx import ClientRefresh
 from sqlalchemy import select
 
-from convergence.accounts.models import Role
 from convergence.companies.access import Level, member
-from convergence.core.errors import Conflict, DomainError
-from convergence.core.i18n import gettext
-from convergence.core.pages import form_errors, is_htmx, redirect, render
-from convergence.core.params import FromPath
-from convergence.core.web import Ctx, provide_ctx, signed_in
+from convergence.core.errors import DomainError
+from convergence.core.formatting import format_maturity, format_time
+from convergence.core.i18n import current_language, gettext
+from convergence.core.pages import form_errors, redirect, render
+from convergence.core.params import FromPath, FromQuery
+from convergence.core.web import Ctx, answers_json, provide_ctx, signed_in
 from convergence.questionnaires import engine
-from convergence.questionnaires.models import Item, Response as ResponseRow, Status, Theme
-from convergence.questionnaires.services import EDITABLE, QuestionnaireService, ResponseView, localized
+from convergence.questionnaires.models import Item, Theme
+from convergence.questionnaires.worklist import response_progress
+from convergence.questionnaires.services import (
+    QuestionnaireService,
+    ResponseView,
+    SaveResult,
+    local_today,
+    localized,
+)
 
 CHART_W, CHART_H, PAD = 640, 220, 36
 
@@ -68,6 +76,70 @@ def value_from_form(item: Item, form: Any) -> Any:
     return value
 
 
+def parse_int(raw: Any) -> Any:
+    """A form field as a non-negative integer, or the raw text for the service to refuse with a sentence."""
+    text = str(raw or "")
+    return int(text) if re.fullmatch(r"[0-9]{1,18}", text) else text
+
+
+def json_error(exc: DomainError) -> Response[Any]:
+    return Response(exc.payload(gettext(exc.message)), status_code=exc.status_code)
+
+
+@dataclass
+class Section:
+    theme: str
+    title: str
+    items: list[Item] = field(default_factory=list)
+    done: int = 0
+    total: int = 0
+    missing: int = 0
+
+    @property
+    def state(self) -> str:
+        if self.total and self.done == self.total:
+            return "done"
+        return "in_progress" if self.done else "todo"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"theme": self.theme, "done": self.done, "total": self.total, "missing": self.missing,
+                "state": self.state, "label": progress_label(self.done, self.total),
+                "state_label": gettext(STATE_LABELS[self.state])}
+
+
+STATE_LABELS = {"done": "Complete", "in_progress": "In progress", "todo": "To do"}
+
+
+def progress_label(done: int, total: int) -> str:
+    return gettext("%(done)s of %(total)s answered", done=done, total=total)
+
+
+def sections_of(items: list[Item], evaluation: engine.Evaluation, themes: dict[str, Theme]) -> list[Section]:
+    """The questionnaire's themes in order, with their completion (enabled items only)."""
+    sections: list[Section] = []
+    missing = {i.id for i in evaluation.missing}
+    for item in items:
+        if not sections or sections[-1].theme != item.theme:
+            title = localized(themes[item.theme], "title") if item.theme in themes else item.theme
+            sections.append(Section(theme=item.theme, title=title))
+        sections[-1].items.append(item)
+    for section in sections:
+        section.done, section.total = evaluation.section_progress.get(section.theme, (0, 0))
+        section.missing = sum(1 for i in section.items if i.id in missing)
+    return sections
+
+
+def bounds_view(item: Item, today: date) -> dict[str, Any]:
+    """What the page shows of an item's bounds: input limits, the unit, and the hint sentences."""
+    bounds = engine.resolved_bounds(item, today)
+    return {"min": bounds.get("min"), "max": bounds.get("max"),
+            "unit": bounds.get("unit_en" if current_language() == "en" else "unit_fr") or "",
+            "hint": " ".join(str(phrase) for phrase in engine.bounds_hint(item, today))}
+
+
+DONE = {"submit", "validate", "return", "reopen", "copy"}  # ?done= after a transition: say what it did
+
+
 class QuestionnairePages(Controller):
     guards = [signed_in]
     dependencies = {"ctx": Provide(provide_ctx)}
@@ -79,70 +151,86 @@ class QuestionnairePages(Controller):
         themes = {t.code: t for t in (await ctx.session.scalars(select(Theme))).all()}
         by_code = {i.code: i for i in view.items}
         enabled = {i.id for i in view.items if engine.is_enabled(i, response.answers, by_code)}
-        sections: list[dict[str, Any]] = []
-        for item in view.items:
-            if not sections or sections[-1]["theme"] != item.theme:
-                sections.append({"theme": item.theme, "title": localized(themes[item.theme], "title")
-                                 if item.theme in themes else item.theme, "items": []})
-            sections[-1]["items"].append(item)
-        not_compliant = {i.id for i in engine.not_compliant(view.items, response.answers)}
-        user = member(ctx)
-        sources = [r for r in (await ctx.session.scalars(select(ResponseRow).where(
-            ResponseRow.company_id == response.company_id, ResponseRow.id != response.id))).all()
-            if r.questionnaire.code == response.questionnaire.code]
-        can_edit = view.level >= Level.EDIT and response.status in EDITABLE
-        return {"view": view, "response": response, "sections": sections, "enabled": enabled,
-                "themes": themes, "not_compliant": not_compliant, "can_edit": can_edit,
-                "can_validate": view.level >= Level.VALIDATE and response.status == Status.SUBMITTED,
-                "can_reopen": user.role == Role.MANAGER and response.status == Status.VALIDATED,
-                "can_submit": view.level >= Level.EDIT and response.status in EDITABLE,
-                "chart": chart(engine.projection(view.items, response.answers, response.planned or {},
-                                                 date.today())),
-                "history": await service.history(response), "sources": sources, "localized": localized,
-                "errors": {}, "item_errors": {}, **extra}
+        sections = sections_of(view.items, view.evaluation, themes)
+        allowed = service.allowed_actions(view)
+        today = local_today()
+        return {"item_bounds": lambda item: bounds_view(item, today),
+                "planned_window": engine.planned_window(today),"view": view, "response": response, "sections": sections, "enabled": enabled,
+                "themes": themes, "not_compliant": {i.id for i in engine.not_compliant(view.items, response.answers)},
+                "next_missing": view.evaluation.missing[0] if view.evaluation.missing else None,
+                "can_edit": "edit" in allowed, "can_submit": "submit" in allowed,
+                "can_validate": "validate" in allowed, "can_reopen": "reopen" in allowed,
+                "chart": chart(engine.projection(view.items, response.answers, response.planned or {}, today)),
+                "history": await service.history(response),
+                "sources": await service.copy_sources(view) if "edit" in allowed else [],
+                "revision_changes": await service.changes_since_validated(view),
+                "feedback": await service.last_transition(response) if extra.get("done") else None,
+                "localized": localized, "errors": {}, "item_errors": {}, **extra}
 
     @get("/responses/{response_id:int}")
-    async def response_page(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
+    async def response_page(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int],
+                            done: FromQuery[str] = "") -> Any:
         view = await QuestionnaireService(ctx).view(response_id)
-        return render(request, "questionnaires/response.html", await self._page_context(ctx, view))
+        context = await self._page_context(ctx, view, done=done if done in DONE else "")
+        return render(request, "questionnaires/response.html", context)
 
-    @post("/responses/{response_id:int}/answer")
+    @post("/responses/{response_id:int}/answer", status_code=200)
     async def save_answer(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
         form = await request.form()
         service = QuestionnaireService(ctx)
         view = await service.view(response_id)
         item = next((i for i in view.items if str(i.id) == str(form.get("item_id"))), None)
-        version = str(form.get("version") or "")
-        by_code = {i.code: i for i in view.items}
-        enabled_before = {i.id for i in view.items if engine.is_enabled(i, view.response.answers, by_code)}
+        version = parse_int(form.get("version"))
+        since = parse_int(form.get("since"))
         try:
-            number = int(version) if version.isdigit() else version
             if item is None:
                 # The service checks the right first, then refuses the unknown question.
-                await service.save_answers(response_id, number, {str(form.get("item_id")): None})
+                await service.save_answers(response_id, version, {str(form.get("item_id")): None})
+                raise AssertionError("unreachable: an unknown question is refused")
             planned = {str(item.id): form.get("planned") or None} if "planned" in form else None
-            saved = await service.save_answers(response_id, number, {str(item.id): value_from_form(item, form)},
-                                               planned)
+            result = await service.save_answers(response_id, version, {str(item.id): value_from_form(item, form)},
+                                                planned, since=since if isinstance(since, int) else None)
         except DomainError as exc:
-            context = {"item": item, "message": gettext(exc.message), "extra": exc.extra,
-                       "stale": isinstance(exc, Conflict) and exc.code == "stale_version", "response_id": response_id}
-            if is_htmx(request):
-                return render(request, "questionnaires/_save_error.html", context, status=exc.status_code)
-            page = await self._page_context(ctx, view, item_errors={item.id: context} if item else {},
+            if answers_json(request):
+                for change in exc.extra.get("items", []) if exc.code == "stale_version" else []:
+                    change["label"] = gettext("Changed by %(name)s at %(time)s", name=change["saved_by"] or "?",
+                                              time=format_time(change["saved_at"]))
+                return json_error(exc)
+            context = {"message": gettext(exc.message)}
+            page = await self._page_context(ctx, await service.view(response_id),
+                                            item_errors={item.id: context} if item else {},
                                             errors=form_errors(exc))
             return render(request, "questionnaires/response.html", page, status=exc.status_code)
-        if not is_htmx(request):
-            return redirect(request, f"/responses/{response_id}#item-{item.id}")
-        enabled_after = {i.id for i in view.items if engine.is_enabled(i, saved.answers, by_code)}
-        if enabled_after != enabled_before:
-            # Other questions appear or disappear: the page is redrawn from the saved data.
-            refresh = ClientRefresh()
-            refresh.status_code = 200
-            return refresh
-        evaluation = engine.evaluate(view.items, saved.answers)
-        not_compliant = {i.id for i in engine.not_compliant(view.items, saved.answers)}
-        return render(request, "questionnaires/_saved.html", {
-            "item": item, "response": saved, "evaluation": evaluation, "not_compliant": not_compliant})
+        if answers_json(request):
+            return self._saved_json(view, result, item)
+        return redirect(request, f"/responses/{response_id}#item-{item.id}")
+
+    @staticmethod
+    def _saved_json(view: ResponseView, result: SaveResult, item: Item) -> dict[str, Any]:
+        """What the workspace needs after a save: the new version, what appeared or disappeared, progress,
+        and the answers other people saved since the page last heard from the server."""
+        response = result.response
+        items = view.items
+        by_id = {str(i.id): i for i in items}
+        evaluation = engine.evaluate(items, response.answers)
+        by_code = {i.code: i for i in items}
+        saved_at = format_time(response.last_saved_at)
+        return {
+            "version": response.version, "status": response.status, "item_id": item.id,
+            "saved_label": gettext("Saved at %(time)s", time=saved_at),
+            "enabled": [i.id for i in items if engine.is_enabled(i, response.answers, by_code)],
+            "not_compliant": [i.id for i in engine.not_compliant(items, response.answers)],
+            "sections": [s.as_json() for s in sections_of(items, evaluation, {})],
+            "next_missing": evaluation.missing[0].id if evaluation.missing else None,
+            "next_missing_label": localized(evaluation.missing[0], "label") if evaluation.missing else None,
+            "missing_count": len(evaluation.missing),
+            "maturity": format_maturity(response.maturity, response.status),
+            "status_label": gettext(response.status.replace("_", " ").capitalize()),
+            "changes": [{**c.as_json(by_id[str(c.item_id)]),
+                         "label": gettext("Changed by %(name)s at %(time)s", name=c.saved_by or "?",
+                                          time=format_time(c.saved_at))}
+                        for c in result.changes if str(c.item_id) in by_id],
+        }
 
     async def _transition(self, request: Request[Any, Any, Any], ctx: Any, response_id: int, action: str) -> Any:
         form = await request.form()
@@ -156,15 +244,11 @@ class QuestionnairePages(Controller):
                 await service.return_for_changes(response_id, form.get("comment"))
             elif action == "reopen":
                 await service.reopen(response_id)
-            elif action == "copy":
-                source = str(form.get("source_response_id") or "")
-                version = str(form.get("version") or "")
-                await service.copy_from(response_id, int(source) if source.isdigit() else source,
-                                        int(version) if version.isdigit() else version)
         except DomainError as exc:
             view = await service.view(response_id)
             missing = exc.extra.get("missing", []) if exc.code == "incomplete" else []
-            page = await self._page_context(ctx, view, errors=form_errors(exc), missing=missing)
+            page = await self._page_context(ctx, view, errors=form_errors(exc), missing=missing,
+                                            comment=form.get("comment") or "")
             return render(request, "questionnaires/response.html", page, status=exc.status_code)
         return redirect(request, f"/responses/{response_id}?done={action}")
 
@@ -186,7 +270,20 @@ class QuestionnairePages(Controller):
 
     @post("/responses/{response_id:int}/copy")
     async def copy(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
-        return await self._transition(request, ctx, response_id, "copy")
+        """Copy answers from another product's response; asks first when answers already given would change."""
+        form = await request.form()
+        service = QuestionnaireService(ctx)
+        source_id, version = parse_int(form.get("source_response_id")), parse_int(form.get("version"))
+        try:
+            preview = await service.copy_preview(response_id, source_id)
+            if preview.overwritten and form.get("confirm") != "yes":
+                page = await self._page_context(ctx, await service.view(response_id), copy_preview=preview)
+                return render(request, "questionnaires/response.html", page)
+            await service.copy_from(response_id, source_id, version)
+        except DomainError as exc:
+            page = await self._page_context(ctx, await service.view(response_id), errors=form_errors(exc))
+            return render(request, "questionnaires/response.html", page, status=exc.status_code)
+        return redirect(request, f"/responses/{response_id}?done=copy")
 
     @get("/products/{product_id:int}/questionnaires")
     async def product_questionnaires(self, request: Request[Any, Any, Any], ctx: Ctx,
@@ -199,16 +296,17 @@ class QuestionnairePages(Controller):
         service = QuestionnaireService(ctx)
         product = await ProductService(ctx).get(product_id, Level.READ)
         level = await ProductService(ctx).level(product)
+        responses = await service.product_responses(product_id)
         return {"product": product, "tracks": await service.tracks(),
                 "enrolled": set(await service.enrolled_steps(product_id)),
-                "responses": await service.product_responses(product_id), "localized": localized,
+                "responses": responses, "progress": response_progress(responses), "localized": localized,
                 "can_edit": level is not None and level >= Level.EDIT, "errors": {}, **extra}
 
     @post("/products/{product_id:int}/questionnaires")
     async def enrol(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
         form = await request.form()
         raw = form.getall("step_id", [])
-        step_ids = [int(s) for s in raw if str(s).isdigit()]
+        step_ids = [parse_int(s) for s in raw]
         try:
             await QuestionnaireService(ctx).enrol(product_id, step_ids)
         except DomainError as exc:
@@ -221,5 +319,6 @@ class QuestionnairePages(Controller):
     async def strategy(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
         user = member(ctx)
         rows = await QuestionnaireService(ctx).company_responses(user.company_id)
-        return render(request, "questionnaires/strategy.html", {"responses": rows, "localized": localized})
+        return render(request, "questionnaires/strategy.html", {"responses": rows, "progress": response_progress(rows),
+                                                                  "localized": localized})
 

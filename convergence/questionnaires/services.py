@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from convergence.accounts.models import Role, User
-from convergence.companies.access import Level, member, product_level, require_company
+from convergence.companies.access import Level, member, product_level, readable_product_ids, require_company
 from convergence.companies.team_models import MemberRight
 from convergence.core.context import Context
 from convergence.core.errors import Conflict, Forbidden, Invalid, NotFound
 from convergence.core.i18n import current_language, gettext as _
 from convergence.core.models import AuditEvent, utcnow
-from convergence.core.permissions import Permission
+from convergence.core.permissions import Permission, has_permission
 from convergence.products.models import Product
 from convergence.questionnaires import engine
+from convergence.questionnaires.answers import AnswerChange, answer_text, changes_between
 from convergence.questionnaires.models import (
     Enrolment,
     Item,
@@ -49,6 +51,71 @@ class ResponseView:
     @property
     def items(self) -> list[Item]:
         return self.questionnaire.items
+
+
+@dataclass
+class ItemChange:
+    """An item another save changed: its current value, who changed it and when."""
+
+    item_id: int
+    value: Any
+    planned: str | None
+    version: int
+    saved_by: str | None
+    saved_at: datetime | None
+
+    def as_json(self, item: Item) -> dict[str, Any]:
+        return {"item_id": self.item_id, "value": self.value, "planned": self.planned, "version": self.version,
+                "text": answer_text(item, self.value),
+                "saved_by": self.saved_by, "saved_at": self.saved_at.isoformat() if self.saved_at else None}
+
+
+@dataclass
+class CopySource:
+    response: Response
+    product: Product | None
+    answers: int
+
+
+@dataclass
+class CopyPreview:
+    source: Response
+    product: Product | None
+    answers: dict[str, Any]
+    planned: dict[str, Any]
+    overwritten: list[str]
+
+
+@dataclass
+class RevisionChanges:
+    revision: int
+    validated_at: datetime | None
+    changes: list[AnswerChange]
+
+
+@dataclass
+class SaveResult:
+    response: Response
+    changes: list[ItemChange]
+
+
+def _merge(target: dict[str, Any], incoming: dict[str, Any]) -> set[str]:
+    """Apply incoming values (None clears) to target; the keys whose value really changed."""
+    changed = set()
+    for key, value in incoming.items():
+        if target.get(key) == value:
+            continue
+        changed.add(key)
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = value
+    return changed
+
+
+def local_today() -> date:
+    """Today where the platform's users are (a planned date is judged in Paris, not in UTC)."""
+    return datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 class QuestionnaireService:
@@ -91,6 +158,19 @@ class QuestionnaireService:
         if held < level:
             raise Forbidden("You do not have the right to do this on this questionnaire.")
         return response, product, held
+
+    def allowed_actions(self, view: ResponseView) -> set[str]:
+        """What the actor may do on this response now (the page offers exactly these)."""
+        status, level = view.response.status, view.level
+        allowed = set()
+        if level >= Level.EDIT and status in EDITABLE:
+            allowed |= {"edit", "submit"}
+        if level >= Level.VALIDATE and status == Status.SUBMITTED:
+            allowed |= {"validate", "return"}
+        if status == Status.VALIDATED and self.ctx.actor is not None and has_permission(
+                self.ctx.actor.role, Permission.RESPONSES_REOPEN):
+            allowed.add("reopen")
+        return allowed
 
     async def view(self, response_id: int) -> ResponseView:
         response, product, held = await self._response(response_id, Level.READ)
@@ -182,98 +262,183 @@ class QuestionnaireService:
     # ------------------------------------------------------------------ answers
 
     async def save_answers(self, response_id: int, version: object, raw_answers: object,
-                           raw_planned: object = None) -> Response:
-        response, product, _held = await self._response(response_id, Level.EDIT)
-        if not isinstance(version, int) or isinstance(version, bool):
+                           raw_planned: object = None, *, since: int | None = None) -> SaveResult:
+        """Save some answers (and planned dates) of a response.
+
+        The rule for concurrent editors: `version` is the version of the response the client last saw these
+        items at. The save is refused (409 stale_version) only when one of the items it changes was changed
+        by a save after that version (by anyone, the same person in another tab included) to a different
+        value; saves of other items merge. The result lists the items others changed after `since` (by
+        default `version`), so that the client can show them.
+        """
+        response, _product, _held = await self._response(response_id, Level.EDIT)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise Invalid("Send the version of the response you started from.", code="invalid_input")
-        if response.status not in EDITABLE:
-            raise Conflict("This response is submitted or validated: it cannot be changed now.",
-                           code="not_editable")
         if not isinstance(raw_answers, dict):
             raise Invalid("answers must be an object {item_id: value}.", code="invalid_input")
+        if raw_planned is not None and not isinstance(raw_planned, dict):
+            raise Invalid("planned must be an object {item_id: date}.", code="invalid_input")
         items = {str(i.id): i for i in response.questionnaire.items}
-        answers = dict(response.answers or {})
+        answers_in: dict[str, Any] = {}
+        today = local_today()
         for key, value in raw_answers.items():
             item = items.get(str(key))
             if item is None:
                 raise Invalid("One of the answers is for a question that is not in this questionnaire.",
                               code="invalid_answer", item_id=key)
-            coerced = engine.coerce(item, value)
-            if coerced is None:
-                answers.pop(str(key), None)
-            else:
-                answers[str(key)] = coerced
-        planned = dict(response.planned or {})
-        if raw_planned is not None:
-            if not isinstance(raw_planned, dict):
-                raise Invalid("planned must be an object {item_id: date}.", code="invalid_input")
-            for key, value in raw_planned.items():
-                item = items.get(str(key))
-                if item is None or not item.scored:
-                    raise Invalid("A planned date applies to a scored question of this questionnaire.",
-                                  code="invalid_answer", item_id=key)
-                if value is None or value == "":
-                    planned.pop(str(key), None)
-                    continue
-                if not isinstance(value, str) or len(value) != 10:
-                    raise Invalid("A planned date is written YYYY-MM-DD.", code="invalid_answer", item_id=key)
-                try:
-                    planned[str(key)] = date.fromisoformat(value).isoformat()
-                except ValueError:
-                    raise Invalid("A planned date is written YYYY-MM-DD.", code="invalid_answer",
-                                  item_id=key) from None
-        if version != response.version:
-            await self._stale(response)
-        evaluation = engine.evaluate(response.questionnaire.items, answers)
+            answers_in[str(key)] = engine.coerce(item, value, today)
+        planned_in: dict[str, str | None] = {}
+        for key, value in (raw_planned or {}).items():
+            item = items.get(str(key))
+            if item is None or not item.scored:
+                raise Invalid("A planned date applies to a scored question of this questionnaire.",
+                              code="invalid_answer", item_id=key)
+            planned_in[str(key)] = engine.coerce_planned(item, value, today)
         actor = member(self.ctx)
-        now = utcnow()
-        values = dict(answers=answers, planned=planned, version=version + 1, maturity=evaluation.maturity,
-                      theme_scores=evaluation.theme_scores, answered_count=evaluation.answered,
-                      status=Status.DRAFT, last_saved_by_id=actor.id, last_saved_at=now, updated_at=now)
-        result = await self.session.execute(
-            update(Response).where(Response.id == response.id, Response.version == version).values(**values)
-            .execution_options(synchronize_session=False))
-        if result.rowcount != 1:
+        for _attempt in range(5):
+            if response.status not in EDITABLE:
+                raise Conflict("This response is submitted or validated: it cannot be changed now.",
+                               code="not_editable")
+            if version > response.version:
+                raise Conflict("This version of the response does not exist: reload it.", code="stale_version",
+                               current_version=response.version, items=[])
+            answers = dict(response.answers or {})
+            planned = dict(response.planned or {})
+            marks = dict(response.item_versions or {})
+            changed = _merge(answers, answers_in) | _merge(planned, planned_in)
+            stale = [key for key in sorted(changed) if marks.get(key, {}).get("v", 0) > version]
+            if stale:
+                await self._stale(response, stale, items)
+            now = utcnow()
+            new_version = response.version + 1
+            for key in changed:
+                marks[key] = {"v": new_version, "by": actor.id, "at": now.isoformat()}
+            evaluation = engine.evaluate(response.questionnaire.items, answers)
+            values = dict(answers=answers, planned=planned, item_versions=marks, version=new_version,
+                          maturity=evaluation.maturity, theme_scores=evaluation.theme_scores,
+                          answered_count=evaluation.answered, status=Status.DRAFT, last_saved_by_id=actor.id,
+                          last_saved_at=now, updated_at=now)
+            if not changed and response.status == Status.DRAFT:
+                break  # nothing to write: the same values again
+            # Compare-and-set on the version this request read: a save committed in between is merged by
+            # running the check again on the fresh row, never overwritten.
+            result = await self.session.execute(
+                update(Response).where(Response.id == response.id, Response.version == response.version)
+                .values(**values).execution_options(synchronize_session=False))
+            if result.rowcount == 1:
+                for key, value in values.items():
+                    set_committed_value(response, key, value)
+                self.ctx.audit("response.saved", target_type="response", target_id=response.id,
+                               company_id=response.company_id, version=new_version, items=sorted(changed))
+                break
             await self.session.refresh(response)
-            await self._stale(response)
-        # The row now holds exactly these values (the version check guarantees nobody wrote in between):
-        # set them on the loaded object instead of reading the row back.
-        for key, value in values.items():
-            set_committed_value(response, key, value)
-        self.ctx.audit("response.saved", target_type="response", target_id=response.id,
-                       company_id=response.company_id, version=response.version,
-                       items=sorted(str(k) for k in raw_answers))
-        return response
+        else:
+            raise Conflict("Too many people are saving this response at once. Try again.", code="busy")
+        return SaveResult(response=response, changes=await self._changes_since(
+            response, version if since is None else since, exclude=set(answers_in) | set(planned_in)))
 
-    async def _stale(self, response: Response) -> None:
-        saver = await self.session.get(User, response.last_saved_by_id) if response.last_saved_by_id else None
-        raise Conflict("Someone saved this response since you opened it. Reload it to see their answers; "
-                       "your own answer is still on your screen.", code="stale_version",
-                       current_version=response.version,
-                       saved_by=saver.full_name if saver else None,
-                       saved_at=response.last_saved_at.isoformat() if response.last_saved_at else None)
+    async def _changes_since(self, response: Response, version: int, exclude: set[str]) -> list[ItemChange]:
+        marks = {k: m for k, m in (response.item_versions or {}).items() if m.get("v", 0) > version
+                 and k not in exclude}
+        return await self._item_changes(response, marks)
 
-    async def copy_from(self, response_id: int, source_id: object, version: object) -> Response:
+    async def _item_changes(self, response: Response, marks: dict[str, dict[str, Any]]) -> list[ItemChange]:
+        if not marks:
+            return []
+        users = await self._names({m.get("by") for m in marks.values()})
+        return [ItemChange(item_id=int(key), value=(response.answers or {}).get(key),
+                           planned=(response.planned or {}).get(key), version=mark.get("v", 0),
+                           saved_by=users.get(mark.get("by")),
+                           saved_at=datetime.fromisoformat(mark["at"]) if mark.get("at") else None)
+                for key, mark in sorted(marks.items(), key=lambda kv: int(kv[0]))]
+
+    async def _names(self, ids: set[Any]) -> dict[int, str]:
+        wanted = {i for i in ids if isinstance(i, int)}
+        if not wanted:
+            return {}
+        rows = (await self.session.scalars(select(User).where(User.id.in_(wanted)))).all()
+        return {u.id: u.full_name for u in rows}
+
+    async def _stale(self, response: Response, keys: list[str], items: dict[str, Item]) -> None:
+        marks = response.item_versions or {}
+        changes = await self._item_changes(response, {k: marks[k] for k in keys})
+        first = changes[0]
+        raise Conflict("Someone changed this answer since you opened it. Compare both values and choose the one "
+                       "to keep.", code="stale_version", current_version=response.version,
+                       saved_by=first.saved_by, saved_at=first.saved_at.isoformat() if first.saved_at else None,
+                       items=[change.as_json(items[str(change.item_id)]) for change in changes])
+
+    async def copy_sources(self, view: ResponseView) -> list[CopySource]:
+        """The responses to the same questionnaire on the company's other products the actor may read."""
+        response = view.response
+        rows = (await self.session.execute(
+            select(Response, Product).join(Questionnaire, Response.questionnaire_id == Questionnaire.id)
+            .outerjoin(Product, Response.product_id == Product.id)
+            .where(Response.company_id == response.company_id, Response.id != response.id,
+                   Questionnaire.code == response.questionnaire.code)
+            .order_by(Product.name, Product.version, Response.id))).all()
+        readable = await readable_product_ids(self.ctx)
+        user = member(self.ctx)
+        return [CopySource(response=r, product=p, answers=sum(1 for v in (r.answers or {}).values()
+                                                               if engine.is_answered(v)))
+                for r, p in rows
+                if readable is None or (p is not None and (p.id in readable or p.created_by_id == user.id))]
+
+    async def copy_preview(self, response_id: int, source_id: object) -> CopyPreview:
         response, _product, _held = await self._response(response_id, Level.EDIT)
         if not isinstance(source_id, int) or isinstance(source_id, bool):
-            raise Invalid("Choose the response to copy from.", code="invalid_input")
-        source, _source_product, _ = await self._response(source_id, Level.READ)
+            raise Invalid("Choose the response to copy from.", code="invalid_input",
+                          fields={"source_response_id": "Choose the response to copy from."})
+        source, source_product, _ = await self._response(source_id, Level.READ)
         if source.id == response.id:
             raise Invalid("A response cannot be copied onto itself.", code="invalid_input")
         if source.questionnaire.code != response.questionnaire.code:
             raise Invalid("Answers can only be copied from the same questionnaire.", code="invalid_source")
         by_code = {i.code: str(i.id) for i in response.questionnaire.items}
         source_codes = {str(i.id): i.code for i in source.questionnaire.items}
-        answers = {by_code[source_codes[k]]: v for k, v in source.answers.items()
-                   if k in source_codes and source_codes[k] in by_code}
-        planned = {by_code[source_codes[k]]: v for k, v in (source.planned or {}).items()
-                   if k in source_codes and source_codes[k] in by_code}
-        cleared = {key: None for key in response.answers if key not in answers}
-        saved = await self.save_answers(response.id, version, {**cleared, **answers},
-                                        {**{k: None for k in response.planned or {}}, **planned})
-        self.ctx.audit("response.copied", target_type="response", target_id=response.id,
-                       company_id=response.company_id, source_id=source.id)
-        return saved
+
+        def carried(values: dict[str, Any]) -> dict[str, Any]:
+            return {by_code[source_codes[k]]: v for k, v in values.items()
+                    if k in source_codes and source_codes[k] in by_code and engine.is_answered(v)}
+
+        answers = carried(source.answers or {})
+        today = local_today()
+        # A planned date already past in the source is overdue there, not a plan for this product.
+        planned = {k: v for k, v in carried(source.planned or {}).items() if str(v) > today.isoformat()}
+        current = response.answers or {}
+        overwritten = sorted(k for k, v in answers.items() if engine.is_answered(current.get(k)) and current[k] != v)
+        return CopyPreview(source=source, product=source_product, answers=answers, planned=planned,
+                           overwritten=overwritten)
+
+    async def copy_from(self, response_id: int, source_id: object, version: object) -> Response:
+        """Answers the source gives replace this response's; answers it does not give are kept."""
+        preview = await self.copy_preview(response_id, source_id)
+        result = await self.save_answers(response_id, version, preview.answers, preview.planned)
+        self.ctx.audit("response.copied", target_type="response", target_id=response_id,
+                       company_id=result.response.company_id, source_id=preview.source.id,
+                       copied=len(preview.answers), overwritten=len(preview.overwritten))
+        return result.response
+
+    async def changes_since_validated(self, view: ResponseView) -> RevisionChanges | None:
+        """For a reopened response: what differs from the last validated revision (for the validator)."""
+        if view.response.revision <= 1:
+            return None
+        last = await self.session.scalar(select(ResponseRevision).where(
+            ResponseRevision.response_id == view.response.id).order_by(ResponseRevision.revision.desc()).limit(1))
+        if last is None:
+            return None
+        return RevisionChanges(revision=last.revision, validated_at=last.validated_at,
+                               changes=changes_between(view.items, last.answers or {}, view.response.answers or {}))
+
+    async def last_transition(self, response: Response) -> dict[str, Any] | None:
+        """The latest workflow event on a response, with who was told: the page's feedback after a transition."""
+        event = await self.session.scalar(select(AuditEvent).where(
+            AuditEvent.target_type == "response", AuditEvent.target_id == response.id,
+            AuditEvent.action != "response.saved").order_by(AuditEvent.id.desc()).limit(1))
+        if event is None:
+            return None
+        return {"action": event.action.removeprefix("response."), "notified": event.data.get("notified", []),
+                "data": event.data}
 
     # ------------------------------------------------------------------ workflow
 
@@ -292,12 +457,12 @@ class QuestionnaireService:
         response.submitted_by_id = actor.id
         response.return_comment = None
         response.version += 1
-        await self._notify(response, product, await self._validators(response), "response_submitted",
-                           _("A questionnaire awaits your validation"),
-                           _("%(actor)s submitted “%(questionnaire)s” for %(target)s. Review and validate it: "
-                             "%(link)s"))
+        notified = await self._notify(response, product, await self._validators(response), "response_submitted",
+                                      _("A questionnaire awaits your validation"),
+                                      _("%(actor)s submitted “%(questionnaire)s” for %(target)s. Review and "
+                                        "validate it: %(link)s"))
         self.ctx.audit("response.submitted", target_type="response", target_id=response.id,
-                       company_id=response.company_id)
+                       company_id=response.company_id, notified=notified)
         return response
 
     async def validate(self, response_id: int) -> Response:
@@ -308,11 +473,11 @@ class QuestionnaireService:
         response.validated_at = utcnow()
         response.validated_by_id = member(self.ctx).id
         response.version += 1
-        await self._notify(response, product, await self._contributors(response), "response_validated",
-                           _("A questionnaire has been validated"),
-                           _("%(actor)s validated “%(questionnaire)s” for %(target)s: %(link)s"))
+        notified = await self._notify(response, product, await self._contributors(response), "response_validated",
+                                      _("A questionnaire has been validated"),
+                                      _("%(actor)s validated “%(questionnaire)s” for %(target)s: %(link)s"))
         self.ctx.audit("response.validated", target_type="response", target_id=response.id,
-                       company_id=response.company_id, maturity=response.maturity)
+                       company_id=response.company_id, maturity=response.maturity, notified=notified)
         return response
 
     async def return_for_changes(self, response_id: int, comment: object) -> Response:
@@ -326,12 +491,12 @@ class QuestionnaireService:
         response.status = Status.DRAFT
         response.return_comment = text[:5000]
         response.version += 1
-        await self._notify(response, product, await self._contributors(response), "response_returned",
-                           _("A questionnaire was returned for changes"),
-                           _("%(actor)s returned “%(questionnaire)s” for %(target)s with this comment:\n\n"
-                             "%(comment)s\n\n%(link)s"), comment=text)
+        notified = await self._notify(response, product, await self._contributors(response), "response_returned",
+                                      _("A questionnaire was returned for changes"),
+                                      _("%(actor)s returned “%(questionnaire)s” for %(target)s with this comment:"
+                                        "\n\n%(comment)s\n\n%(link)s"), comment=text)
         self.ctx.audit("response.returned", target_type="response", target_id=response.id,
-                       company_id=response.company_id, comment=text[:500])
+                       company_id=response.company_id, comment=text[:500], notified=notified)
         return response
 
     async def reopen(self, response_id: int) -> Response:
@@ -386,8 +551,10 @@ class QuestionnaireService:
         return list((await self.session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True)))).all())
 
     async def _notify(self, response: Response, product: Product | None, recipients: list[User], kind: str,
-                      subject: str, body: str, **extra: str) -> None:
+                      subject: str, body: str, **extra: str) -> list[str]:
+        """Mail the recipients (never the actor); the names of those told."""
         actor = member(self.ctx)
+        told: list[str] = []
         target = product.display_name if product else _("the global strategy")
         link = f"{self.ctx.settings.base_url}/responses/{response.id}"
         for user in recipients:
@@ -396,6 +563,8 @@ class QuestionnaireService:
             await self.ctx.mailer.send(user.email, subject, body % {
                 "actor": actor.full_name, "questionnaire": localized(response.questionnaire, "title"),
                 "target": target, "link": link, **extra}, kind=kind)
+            told.append(user.full_name)
+        return told
 
 
 async def ensure_global_responses(session: Any, company_id: int) -> None:

@@ -11,7 +11,7 @@ import io
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
@@ -42,6 +42,7 @@ from convergence.core.models import AuditEvent
 from convergence.core.permissions import Permission
 from convergence.products.models import OS, Product, compose_name
 from convergence.questionnaires import engine
+from convergence.questionnaires.answers import answer_text, changes_between
 from convergence.questionnaires.models import (
     Enrolment,
     Item,
@@ -52,7 +53,7 @@ from convergence.questionnaires.models import (
     Theme,
     Track,
 )
-from convergence.questionnaires.services import QuestionnaireService, localized
+from convergence.questionnaires.services import QuestionnaireService, local_today, localized
 from convergence.review.models import ReviewComment
 
 STATUSES = [s.value for s in Status]  # least advanced first
@@ -252,21 +253,6 @@ def theme_stats(theme: str, title: str, counts: list[tuple[float, int]]) -> Them
     return ThemeStats(theme, title, total, ordered[0][0], _quantile(ordered, total, .25),
                       _quantile(ordered, total, .5), _quantile(ordered, total, .75), ordered[-1][0],
                       round(mean, 1), histogram)
-
-
-def answer_text(item: Item, value: Any) -> str:
-    """An answer as the reader sees it: option labels, yes/no, dates."""
-    if not engine.is_answered(value):
-        return "—"
-    lang = "en" if current_language() == "en" else "fr"
-    labels = {o["value"]: o.get(f"label_{lang}") or o.get("label_fr") or o["value"] for o in item.options or []}
-    if item.type == "boolean":
-        return _("Yes") if value else _("No")
-    if item.type == "choice":
-        return str(labels.get(value, value))
-    if item.type == "multi_choice" and isinstance(value, list):
-        return ", ".join(str(labels.get(v, v)) for v in value)
-    return str(value)
 
 
 # ------------------------------------------------------------------------------------------------ service
@@ -507,15 +493,9 @@ class ReviewService:
                  "text": answer_text(i, answers.get(str(i.id))), "planned": planned.get(str(i.id))}
                 for i in items if engine.is_enabled(i, answers, by_code)]
         last = revisions[-1] if revisions else None
-        changes: list[dict[str, Any]] = []
-        if last is not None:
-            for item in items:
-                key = str(item.id)
-                before, after = last.answers.get(key), answers.get(key)
-                if before != after:
-                    changes.append({"id": item.id, "code": item.code, "label": localized(item, "label"),
-                                    "before": before, "after": after, "before_text": answer_text(item, before),
-                                    "after_text": answer_text(item, after)})
+        changes = [{"id": c.item.id, "code": c.item.code, "label": localized(c.item, "label"), "kind": c.kind,
+                    "before": c.before, "after": c.after, "before_text": c.before_text, "after_text": c.after_text}
+                   for c in changes_between(items, last.answers, answers)] if last is not None else []
         history = [{"action": e.action, "at": e.created_at, "by": users[e.actor_id].full_name
                     if e.actor_id in users else None, "comment": e.data.get("comment")} for e in events]
         return {
@@ -530,7 +510,7 @@ class ReviewService:
                            if r.validated_by_id in users else None, "answers": r.answers} for r in revisions],
             "last_validated_revision": last.revision if last else None, "changes": changes,
             "history": history, "comments": comments,
-            "projection": engine.projection(items, answers, planned, date.today()),
+            "projection": engine.projection(items, answers, planned, local_today()),
         }
 
     # -------------------------------------------------------------------------- comments

@@ -12,11 +12,14 @@ from convergence.accounts.models import AccountRequest, RequestStatus
 from convergence.core.pages import render
 from convergence.core.permissions import Permission, has_permission
 from convergence.core.web import Ctx, provide_ctx
+from convergence.questionnaires.services import localized
+from convergence.questionnaires.worklist import WorklistService, remember_strategy_access
 
 
 class HomePages(Controller):
     dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
+    before_request = remember_strategy_access
 
     @get("/")
     async def home(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
@@ -25,6 +28,10 @@ class HomePages(Controller):
         if user is not None and has_permission(user.role, Permission.ACCOUNT_REQUESTS_REVIEW):
             context["pending_requests"] = await ctx.session.scalar(select(func.count()).select_from(
                 AccountRequest).where(AccountRequest.status == RequestStatus.PENDING))
+        elif user is not None and user.company_id is not None:
+            # A vendor's home is their work list: what to answer, what came back, what awaits their validation.
+            context["work"] = await WorklistService(ctx).for_actor()
+            context["localized"] = localized
         return render(request, "home.html", context)
 
     @get("/health", opt={"terms_exempt": True}, include_in_schema=False)
