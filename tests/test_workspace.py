@@ -1,15 +1,22 @@
 """The questionnaire workspace over HTTP: per-item conflicts, the save protocol of static/js/workspace.js,
-follow-up questions, workflow feedback, changes since the validated revision, copying answers."""
+follow-up questions, workflow feedback, changes since the validated revision, copying answers, and transitions
+that cannot overwrite each other."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from convergence.accounts.models import User
 from convergence.companies.team_models import MemberRight
+from convergence.core.context import Context
 from convergence.core.db import unit_of_work
+from convergence.core.errors import DomainError
 from convergence.questionnaires.models import Item, Response
+from convergence.questionnaires.services import QuestionnaireService
 from tests.factories import PASSWORD, csrf, page_login, token_for
 from tests.test_questionnaires import complete_answers, content, enrolled_response, items_of, make_product  # noqa: F401
 
@@ -228,3 +235,69 @@ async def test_copy_lists_products_and_asks_before_replacing(client, db, cast, c
     async with db() as session:
         row = await session.scalar(select(Response).where(Response.id == second["id"]))
         assert row.answers[str(mine.id)] == source_value and len(row.answers) == len(complete_answers(items))
+
+
+@pytest.fixture
+def slow_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Widen the window between reading a response and writing it, so that concurrent changes really overlap."""
+    read = QuestionnaireService._response
+
+    async def slow(self: QuestionnaireService, *args: Any, **kwargs: Any) -> Any:
+        found = await read(self, *args, **kwargs)
+        await asyncio.sleep(0.05)
+        return found
+
+    monkeypatch.setattr(QuestionnaireService, "_response", slow)
+
+
+async def act(db: Any, settings: Any, user_id: int, change: Any) -> str:
+    """One person's change in a transaction of its own, as a request would make it."""
+    try:
+        async with unit_of_work(db) as session:
+            service = QuestionnaireService(Context(session=session, settings=settings,
+                                                   actor=await session.get(User, user_id)))
+            await change(service)
+    except DomainError as exc:
+        return exc.code
+    return "ok"
+
+
+async def test_validate_and_return_at_the_same_moment_never_both_succeed(client, db, cast, content, settings,
+                                                                         slow_reads):
+    manager, _product, rid, items = await setup(client, db, cast, level="validate")
+    url = f"/api/v1/responses/{rid}"
+    await client.patch(f"{url}/answers", json={"version": 0, "answers": complete_answers(items)}, headers=manager)
+    for _round in range(3):
+        assert (await client.post(f"{url}/submit", headers=manager)).status_code == 200
+        before = (await client.get(url, headers=manager)).json()["version"]
+        outcomes = await asyncio.gather(
+            act(db, settings, cast.manager.id, lambda s: s.validate(rid)),
+            act(db, settings, cast.contributor.id, lambda s: s.return_for_changes(rid, "Précisez l'hébergement.")))
+        assert sorted(outcomes) in (["invalid_transition", "ok"], ["ok", "stale_version"]), outcomes
+        after = (await client.get(url, headers=manager)).json()
+        assert after["version"] == before + 1  # exactly one of them was applied
+        assert after["status"] == ("validated" if outcomes[0] == "ok" else "draft")
+        if after["status"] == "validated":
+            assert (await client.post(f"{url}/reopen", headers=manager)).status_code == 200
+
+
+async def test_a_save_and_a_submit_at_the_same_moment_never_leave_a_gap(client, db, cast, content, settings,
+                                                                       slow_reads):
+    manager, _product, rid, items = await setup(client, db, cast)
+    url = f"/api/v1/responses/{rid}"
+    answers = complete_answers(items)
+    required = str(next(i for i in items if i.required and not i.enable_when).id)
+    await client.patch(f"{url}/answers", json={"version": 0, "answers": answers}, headers=manager)
+    for _round in range(3):
+        version = (await client.get(url, headers=manager)).json()["version"]
+        outcomes = await asyncio.gather(
+            act(db, settings, cast.manager.id, lambda s: s.save_answers(rid, version, {required: None})),
+            act(db, settings, cast.contributor.id, lambda s: s.submit(rid)))
+        assert outcomes != ["ok", "ok"], outcomes
+        state = (await client.get(url, headers=manager)).json()
+        if state["status"] == "submitted":
+            assert required in state["answers"]
+            await client.post(f"{url}/return", json={"comment": "Encore."}, headers=manager)
+        version = (await client.get(url, headers=manager)).json()["version"]
+        await client.patch(f"{url}/answers", json={"version": version, "answers": {required: answers[required]}},
+                           headers=manager)

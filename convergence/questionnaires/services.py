@@ -442,21 +442,38 @@ class QuestionnaireService:
 
     # ------------------------------------------------------------------ workflow
 
+    async def _change(self, response: Response, **values: Any) -> None:
+        """Apply a transition by compare-and-set on the version this request read.
+
+        Two transitions (or a transition and a save) sent at the same moment both read the same version; only
+        the first to write matches it, the other gets 409 stale_version instead of silently overwriting it.
+        """
+        read = response.version
+        values["version"] = read + 1
+        values["updated_at"] = utcnow()
+        result = await self.session.execute(
+            update(Response).where(Response.id == response.id, Response.version == read).values(**values)
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            await self.session.refresh(response)
+            raise Conflict("Someone changed this response at the same moment. Reload it to see where it stands.",
+                           code="stale_version", current_version=response.version, items=[])
+        for key, value in values.items():
+            set_committed_value(response, key, value)
+
     async def submit(self, response_id: int) -> Response:
         response, product, _held = await self._response(response_id, Level.EDIT)
         if response.status not in EDITABLE:
             raise Conflict("Only a draft can be submitted.", code="invalid_transition")
+        # Checked on the version the compare-and-set below writes over: a save in between makes it fail.
         evaluation = engine.evaluate(response.questionnaire.items, response.answers)
         if evaluation.missing:
             raise Invalid("Some required questions are not answered yet.", code="incomplete",
                           missing=[{"item_id": i.id, "code": i.code, "label": localized(i, "label")}
                                    for i in evaluation.missing])
         actor = member(self.ctx)
-        response.status = Status.SUBMITTED
-        response.submitted_at = utcnow()
-        response.submitted_by_id = actor.id
-        response.return_comment = None
-        response.version += 1
+        await self._change(response, status=Status.SUBMITTED, submitted_at=utcnow(), submitted_by_id=actor.id,
+                           return_comment=None)
         notified = await self._notify(response, product, await self._validators(response), "response_submitted",
                                       _("A questionnaire awaits your validation"),
                                       _("%(actor)s submitted “%(questionnaire)s” for %(target)s. Review and "
@@ -469,10 +486,8 @@ class QuestionnaireService:
         response, product, _held = await self._response(response_id, Level.VALIDATE)
         if response.status != Status.SUBMITTED:
             raise Conflict("Only a submitted response can be validated.", code="invalid_transition")
-        response.status = Status.VALIDATED
-        response.validated_at = utcnow()
-        response.validated_by_id = member(self.ctx).id
-        response.version += 1
+        await self._change(response, status=Status.VALIDATED, validated_at=utcnow(),
+                           validated_by_id=member(self.ctx).id)
         notified = await self._notify(response, product, await self._contributors(response), "response_validated",
                                       _("A questionnaire has been validated"),
                                       _("%(actor)s validated “%(questionnaire)s” for %(target)s: %(link)s"))
@@ -488,9 +503,7 @@ class QuestionnaireService:
                           code="comment_required", fields={"comment": "Say what needs to change."})
         if response.status != Status.SUBMITTED:
             raise Conflict("Only a submitted response can be returned for changes.", code="invalid_transition")
-        response.status = Status.DRAFT
-        response.return_comment = text[:5000]
-        response.version += 1
+        await self._change(response, status=Status.DRAFT, return_comment=text[:5000])
         notified = await self._notify(response, product, await self._contributors(response), "response_returned",
                                       _("A questionnaire was returned for changes"),
                                       _("%(actor)s returned “%(questionnaire)s” for %(target)s with this comment:"
@@ -504,16 +517,14 @@ class QuestionnaireService:
         self.ctx.require(Permission.RESPONSES_REOPEN)
         if response.status != Status.VALIDATED:
             raise Conflict("Only a validated response can be reopened.", code="invalid_transition")
-        self.session.add(ResponseRevision(
+        kept = ResponseRevision(
             response_id=response.id, revision=response.revision, answers=dict(response.answers),
             planned=dict(response.planned or {}), maturity=response.maturity,
             theme_scores=dict(response.theme_scores or {}), validated_at=response.validated_at,
-            validated_by_id=response.validated_by_id))
-        response.revision += 1
-        response.status = Status.DRAFT
-        response.version += 1
-        response.validated_at = None
-        response.validated_by_id = None
+            validated_by_id=response.validated_by_id)
+        await self._change(response, revision=response.revision + 1, status=Status.DRAFT, validated_at=None,
+                           validated_by_id=None)
+        self.session.add(kept)
         self.ctx.audit("response.reopened", target_type="response", target_id=response.id,
                        company_id=response.company_id, revision=response.revision)
         return response
