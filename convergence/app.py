@@ -19,6 +19,7 @@ from convergence.core import logs
 from convergence.core.db import create_engine, create_sessionmaker, write_gate
 from convergence.core.errors import DomainError
 from convergence.core.formatting import FILTERS
+from convergence.core.inputs import input_guard
 from convergence.core.i18n import current_language, gettext, load_catalogues, ngettext
 from convergence.core.permissions import Permission, has_permission
 from convergence.core.web import (
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[startup],
         on_shutdown=[shutdown],
         middleware=[SessionMiddleware()],
-        guards=[csrf_guard, terms_gate],
+        guards=[input_guard, csrf_guard, terms_gate],
         before_request=remember_strategy_access,
         after_request=commit_on_success,
         exception_handlers={

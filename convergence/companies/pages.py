@@ -11,6 +11,7 @@ from convergence.accounts.models import Role
 from convergence.companies.access import member
 from convergence.companies.services import TeamService
 from convergence.core.errors import DomainError
+from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath, FromQuery
 from convergence.core.web import Ctx, provide_ctx, signed_in
@@ -27,8 +28,8 @@ def rights_from_form(form: Any) -> list[dict[str, Any]]:
         target = key.removeprefix("right_")
         if target == "global":
             rights.append({"product_id": None, "level": value})
-        elif target.isdigit():
-            rights.append({"product_id": int(target), "level": value})
+        elif parse_int(target) is not None:
+            rights.append({"product_id": parse_int(target), "level": value})
     return rights
 
 

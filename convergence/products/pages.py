@@ -11,6 +11,7 @@ from litestar.di import Provide
 
 from convergence.companies.access import Level, member
 from convergence.core.errors import DomainError, Invalid
+from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath, FromQuery
 from convergence.core.permissions import Permission, has_permission
@@ -28,7 +29,7 @@ FORM_PARTIAL = "products/_form.html"
 
 def _ids(values: list[Any]) -> list[int]:
     """Checkbox values; anything that is not a number becomes 0 (no product has it: `invalid_base_product`)."""
-    return [int(v) if isinstance(v, str) and v.isdigit() else 0 for v in values]
+    return [parse_int(v) or 0 for v in values]
 
 
 async def _product_form(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -15,6 +14,7 @@ from convergence.companies.access import Level, member
 from convergence.core.errors import DomainError
 from convergence.core.formatting import format_maturity, format_time
 from convergence.core.i18n import current_language, gettext
+from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath, FromQuery
 from convergence.core.web import Ctx, answers_json, provide_ctx, signed_in
@@ -76,10 +76,10 @@ def value_from_form(item: Item, form: Any) -> Any:
     return value
 
 
-def parse_int(raw: Any) -> Any:
+def form_int(raw: Any) -> Any:
     """A form field as a non-negative integer, or the raw text for the service to refuse with a sentence."""
-    text = str(raw or "")
-    return int(text) if re.fullmatch(r"[0-9]{1,18}", text) else text
+    number = parse_int(raw)
+    return str(raw or "") if number is None else number
 
 
 def json_error(exc: DomainError) -> Response[Any]:
@@ -180,8 +180,8 @@ class QuestionnairePages(Controller):
         service = QuestionnaireService(ctx)
         view = await service.view(response_id)
         item = next((i for i in view.items if str(i.id) == str(form.get("item_id"))), None)
-        version = parse_int(form.get("version"))
-        since = parse_int(form.get("since"))
+        version = form_int(form.get("version"))
+        since = form_int(form.get("since"))
         try:
             if item is None:
                 # The service checks the right first, then refuses the unknown question.
@@ -273,7 +273,7 @@ class QuestionnairePages(Controller):
         """Copy answers from another product's response; asks first when answers already given would change."""
         form = await request.form()
         service = QuestionnaireService(ctx)
-        source_id, version = parse_int(form.get("source_response_id")), parse_int(form.get("version"))
+        source_id, version = form_int(form.get("source_response_id")), form_int(form.get("version"))
         try:
             preview = await service.copy_preview(response_id, source_id)
             if preview.overwritten and form.get("confirm") != "yes":
@@ -306,7 +306,7 @@ class QuestionnairePages(Controller):
     async def enrol(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
         form = await request.form()
         raw = form.getall("step_id", [])
-        step_ids = [parse_int(s) for s in raw]
+        step_ids = [form_int(s) for s in raw]
         try:
             await QuestionnaireService(ctx).enrol(product_id, step_ids)
         except DomainError as exc:
