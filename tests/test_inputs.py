@@ -46,3 +46,9 @@ async def test_hostile_form_values_are_refused_on_pages(client, cast):
     assert refused.status_code in (400, 422) and "caractères" in refused.text
     huge = await client.get(f"/products/{2**64}")
     assert huge.status_code == 404
+
+
+async def test_offsets_beyond_64_bits_are_refused(client, cast):
+    support = await token_for(client, cast.support.email)
+    response = await client.get("/api/v1/account-requests", params={"offset": str(2**64)}, headers=support)
+    assert response.status_code in (400, 422) and response.json()["detail"]

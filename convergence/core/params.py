@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
+from convergence.core.inputs import MAX_INT
+
 T = TypeVar("T")
 
 try:
@@ -20,7 +22,7 @@ except ImportError:  # Litestar 2.24: the classic markers mean the same thing th
 
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_INT)]  # beyond 64 bits the database overflows
 JSONObject = JSONBody[dict[str, Any]]
 
 __all__ = ["FromPath", "FromQuery", "JSONObject", "Limit", "Offset"]

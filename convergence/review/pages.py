@@ -11,6 +11,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import Provide
 
 from convergence.core.errors import DomainError, Invalid
+from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath
 from convergence.core.permissions import Permission, has_permission
@@ -82,11 +83,10 @@ class ReviewPages(Controller):
         status = 200
         try:
             filters = parse_filters(params)
-            raw_page = (params.get("page") or "1").strip()
-            if not raw_page.isdigit() or int(raw_page) < 1 or len(raw_page) > 9:
+            page = parse_int(params.get("page") or "1") or 0
+            if not 1 <= page <= 10**9:
                 raise Invalid("The page is a number from 1.", code="invalid_filter",
                               fields={"page": "The page is a number from 1."})
-            page = int(raw_page)
         except DomainError as exc:
             errors, status, filters, page = form_errors(exc), exc.status_code, Filters(), 1
         service = ReviewService(ctx)
