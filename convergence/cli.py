@@ -1,9 +1,10 @@
-"""The `convergence` command: serve, db upgrade, fixtures load, users create, demo load."""
+"""The `convergence` command: serve, db upgrade/backup/restore, fixtures load, users create, demo load."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 import click
 
@@ -40,6 +41,38 @@ def db_upgrade(revision: str) -> None:
 
     upgrade(Settings.from_env(), revision)
     click.echo(f"Database upgraded to {revision}.")
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(path: Path) -> None:
+    """Copy the database to PATH (SQLite: online backup, safe while serving; PostgreSQL: pg_dump)."""
+    from convergence.backup import BackupError, backup
+
+    try:
+        click.echo(backup(Settings.from_env(), path))
+    except BackupError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the database without asking.")
+def db_restore(path: Path, yes: bool) -> None:
+    """Replace the database's content by the backup at PATH (SQLite: backup API; PostgreSQL: pg_restore)."""
+    from convergence.backup import BackupError, restore
+
+    settings = Settings.from_env()
+    if not yes and not click.confirm("Every row of the configured database will be replaced by the backup's. "
+                                     "Continue?", default=False):
+        click.echo("Nothing was restored.", err=True)
+        sys.exit(1)
+    try:
+        click.echo(restore(settings, path))
+    except BackupError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
 
 
 @main.group()

@@ -27,7 +27,7 @@ from convergence.questionnaires.models import (
     Track,
 )
 from convergence.review.models import ReviewComment
-from convergence.review.services import safe_cell, theme_stats
+from convergence.review.services import theme_stats
 from tests.factories import csrf, make_company, make_user, page_login, token_for
 
 
@@ -248,24 +248,45 @@ async def test_dashboard_page_filters_charts_and_export_links(client, db, settin
     assert sorted_page.text.index("Portail Soins") < sorted_page.text.index("Agenda Pro")
 
 
+def _csv(response: Any) -> list[list[str]]:
+    """A French spreadsheet's reading of the export: UTF-8 with BOM, `;`-separated, every field quoted."""
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    text = response.content.decode("utf-8-sig")
+    assert all(line.startswith('"') and line.endswith('"') for line in text.split("\r\n") if line)
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+
+
 async def test_csv_and_xlsx_exports_follow_the_filters_and_defuse_formulas(client, db, settings, cast, content):
     world = await market(db, settings, cast)
     reviewer = await token_for(client, cast.reviewer.email)
+    hostile = "Acme;=2+5;@SUM(9+9)"
     async with unit_of_work(db) as session:
         (await session.get(Product, world["dossier"])).name = "=cmd|' /C calc'!A0"
+        (await session.get(Product, world["agenda"])).name = hostile
     exported = await client.get("/api/v1/review/export.csv?sort=maturity", headers=reviewer)
     assert exported.status_code == 200
     assert exported.headers["content-type"] == "text/csv; charset=utf-8"
     assert exported.headers["content-disposition"].startswith("attachment;")
-    table = list(csv.reader(io.StringIO(exported.text)))
+    table = _csv(exported)
     assert table[0] == ["product_id", "company_id", "company_name", "display_name", "step_id", "step", "status",
-                        "maturity", "validated_at"]
-    assert len(table) == 6 and [float(r[7]) for r in table[1:]] == sorted(float(r[7]) for r in table[1:])
+                        "status_label", "maturity", "validated_at"]
+    assert len(table) == 6 and all(len(r) == 10 for r in table)
+    assert [float(r[8]) for r in table[1:]] == sorted(float(r[8]) for r in table[1:])  # English: decimal dot
+    assert {(r[6], r[7]) for r in table[1:]} <= {("not_started", "Not started"), ("draft", "Draft"),
+                                                 ("submitted", "Submitted"), ("validated", "Validated")}
     names = {r[3] for r in table[1:]}
     assert "'=cmd|' /C calc'!A0 Windows Website" in names and not any(n.startswith("=") for n in names)
-    only = list(csv.reader(io.StringIO((await client.get(
-        f"/api/v1/review/export.csv?company={world['third']}&status=validated", headers=reviewer)).text)))
+    # The `;` and formulas inside the quoted field stay in the one cell, which begins with a letter.
+    assert f"{hostile} iOS Mobile" in names
+    assert f'"{hostile} iOS Mobile"' in exported.content.decode("utf-8-sig")
+    only = _csv(await client.get(f"/api/v1/review/export.csv?company={world['third']}&status=validated",
+                                 headers=reviewer))
     assert len(only) == 2 and only[1][0] == str(world["portail"])
+    # French (the default for a browser): translated labels and a decimal comma.
+    french = _csv(await client.get(f"/api/v1/review/export.csv?company={world['third']}&status=validated",
+                                   headers={**reviewer, "Accept-Language": "fr"}))
+    assert french[1][6:8] == ["validated", "Validé"]
+    assert french[1][8].replace(",", ".") == only[1][8] and ("." not in french[1][8])
 
     from openpyxl import load_workbook
 
@@ -274,17 +295,19 @@ async def test_csv_and_xlsx_exports_follow_the_filters_and_defuse_formulas(clien
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     values = list(sheet.iter_rows(values_only=True))
-    assert values[0][0] == "product_id" and len(values) == 3
-    assert all(not (isinstance(c, str) and c.startswith("=")) for row in values for c in row)
-    assert {v[6] for v in values[1:]} == {"validated"}
+    assert values[0][0] == "product_id" and values[0][7] == "status_label" and len(values) == 3
+    assert {v[6] for v in values[1:]} == {"validated"} and {v[7] for v in values[1:]} == {"Validated"}
+    assert all(isinstance(v[8], (int, float)) for v in values[1:])  # a number, not text
+    everything = load_workbook(io.BytesIO((await client.get("/api/v1/review/export.xlsx",
+                                                            headers=reviewer)).content)).active
+    cells = [c for row in everything.iter_rows() for c in row]
+    assert not any(c.data_type == "f" for c in cells)  # text is text, never a formula
+    texts = {c.value for c in cells if isinstance(c.value, str)}
+    assert "=cmd|' /C calc'!A0 Windows Website" in texts and f"{hostile} iOS Mobile" in texts
+    assert all(c.quotePrefix for c in cells if c.value == "=cmd|' /C calc'!A0 Windows Website")
     # Cookie-session export from the dashboard link works for a signed-in reviewer.
     await page_login(client, cast.reviewer.email)
     assert (await client.get("/api/v1/review/export.csv")).status_code == 200
-
-
-def test_formula_cells_are_quoted():
-    assert [safe_cell(v) for v in ("=1+1", "+33", "-2", "@SUM(A1)", "ok", 12, None)] == [
-        "'=1+1", "'+33", "'-2", "'@SUM(A1)", "ok", 12, None]
 
 
 async def test_charts_count_statuses_per_step_and_spread_theme_scores(client, db, settings, cast, content):

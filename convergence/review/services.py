@@ -6,8 +6,6 @@ per-(product, step) rows are aggregated by the database from the maturity stored
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,9 +33,11 @@ from convergence.accounts.models import User
 from convergence.companies.access import member, product_level, readable_product_ids
 from convergence.companies.models import Company
 from convergence.core.context import Context
+from convergence.core.csv_safe import csv_text, xlsx_bytes
 from convergence.core.errors import Invalid, NotFound
 from convergence.core.i18n import current_language
 from convergence.core.i18n import gettext as _
+from convergence.core.inputs import parse_int
 from convergence.core.models import AuditEvent
 from convergence.core.permissions import Permission
 from convergence.products.models import OS, Product, compose_name
@@ -63,8 +63,8 @@ PAGE_SIZE = 25
 MAX_LIMIT = 200
 COMMENT_MAX = 5000
 EXPORT_COLUMNS = ("product_id", "company_id", "company_name", "display_name", "step_id", "step", "status",
-                  "maturity", "validated_at")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+                  "status_label", "maturity", "validated_at")
+MATURITY_COLUMN = EXPORT_COLUMNS.index("maturity")
 
 
 # ------------------------------------------------------------------------------------------------ filters
@@ -98,9 +98,10 @@ def _number(value: float | None) -> str | None:
 
 
 def _int(raw: str, name: str, sentence: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    number = parse_int(raw)
+    if number is None:
         raise Invalid(sentence, code="invalid_filter", fields={name: sentence})
-    return int(raw)
+    return number
 
 
 def _maturity(raw: str, name: str) -> float:
@@ -173,10 +174,16 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def safe_cell(value: Any) -> Any:
-    """Spreadsheets run cells starting with = + - @ as formulas: prefix such text with a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+def status_label(status: str) -> str:
+    """A status code as its label in the request language ("Validé" / "Validated"), as the pages' tags show it."""
+    return _(status.replace("_", " ").capitalize())
+
+
+def _decimal(value: Any, comma: bool) -> Any:
+    """A number as text with the decimal mark French spreadsheets read ("87,5"), or the dot in English."""
+    if isinstance(value, float):
+        text = repr(value)
+        return text.replace(".", ",") if comma else text
     return value
 
 
@@ -296,7 +303,7 @@ class ReviewService:
                      .join(Step, Step.id == per_step.c.step_id)
                      .join(Track, Track.id == Step.track_id))
         if filters.track:
-            statement = statement.where(Track.id == int(filters.track) if filters.track.isdigit()
+            statement = statement.where(Track.id == parse_int(filters.track) if parse_int(filters.track) is not None
                                         else Track.code == filters.track)
         if filters.step is not None:
             statement = statement.where(Step.id == filters.step)
@@ -408,31 +415,23 @@ class ReviewService:
     # -------------------------------------------------------------------------- exports
 
     async def export_csv(self, filters: Filters) -> str:
+        """The rows for a spreadsheet: `;`, BOM, every field quoted, formulas defused (core.csv_safe); the
+        status both as its code and as a label, the maturity with the request language's decimal mark."""
         rows = await self.all_rows(filters)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(EXPORT_COLUMNS)
-        for row in rows:
-            writer.writerow([safe_cell(v) for v in self._export_values(row)])
-        return out.getvalue()
+        comma = _lang() == "fr"
+        return csv_text(EXPORT_COLUMNS, [
+            [_decimal(v, comma) if i == MATURITY_COLUMN else v for i, v in enumerate(self._export_values(row))]
+            for row in rows])
 
     async def export_xlsx(self, filters: Filters) -> bytes:
-        from openpyxl import Workbook
-
         rows = await self.all_rows(filters)
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet("review")
-        sheet.append(list(EXPORT_COLUMNS))
-        for row in rows:
-            sheet.append([safe_cell(v) for v in self._export_values(row)])
-        out = io.BytesIO()
-        book.save(out)
-        return out.getvalue()
+        return xlsx_bytes("review", EXPORT_COLUMNS, [self._export_values(row) for row in rows])
 
     @staticmethod
     def _export_values(row: ReviewRow) -> list[Any]:
         return [row.product_id, row.company_id, row.company_name, row.display_name, row.step_id, row.step_title,
-                row.status, row.maturity, row.validated_at.isoformat() if row.validated_at else ""]
+                row.status, status_label(row.status), row.maturity,
+                row.validated_at.isoformat() if row.validated_at else ""]
 
     # -------------------------------------------------------------------------- drill-down
 
