@@ -29,6 +29,7 @@ from convergence.core.web import (
     http_error_handler,
     integrity_error_handler,
     internal_error_handler,
+    security_headers,
     SessionMiddleware,
     terms_gate,
 )
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[input_guard, csrf_guard, terms_gate],
         before_request=remember_strategy_access,
         after_request=commit_on_success,
+        before_send=[security_headers],  # every answer, those of the router (404, 405) and static files included
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,

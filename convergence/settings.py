@@ -87,6 +87,13 @@ class Settings:
     def secure_cookies(self) -> bool:
         return urlsplit(self.base_url).scheme == "https"
 
+    def cookie_name(self, name: str) -> str:
+        """Under https every cookie carries the `__Host-` prefix: the browser then only accepts it with `Secure`,
+        `Path=/` and no `Domain`, so a sibling subdomain or a plain-http page cannot plant or shadow it."""
+        if self.secure_cookies and not name.startswith("__Host-"):
+            return f"__Host-{name}"
+        return name
+
     @property
     def origin(self) -> str:
         parts = urlsplit(self.base_url)

@@ -28,7 +28,7 @@ from convergence.app import create_app
 from convergence.companies.team_models import Invitation, MemberRight
 from convergence.core.db import unit_of_work
 from convergence.core.models import OutboxMessage, utcnow
-from convergence.core.security import token_digest
+from convergence.core.security import session_csrf_token, token_digest
 from convergence.products.models import Product
 from convergence.questionnaires.models import Item, Questionnaire, Response as QResponse, Step, Track
 from tests.conftest import BASE_URL, _empty
@@ -342,19 +342,21 @@ def classify(response: Any, path: str) -> str:
 async def call(client: AsyncTestClient[Any], world: World, role: str, method: str, path: str) -> Any:
     api = path.startswith("/api/")
     headers: dict[str, str] = {}
+    # Anonymous forms: the double-submit token; a signed-in browser's token is bound to its session.
+    token = "matrix-csrf-token-0123456789abcdefghijklmnop"
     client.cookies.clear()
-    client.cookies.set("cv_csrf", "matrix-csrf-token-0123456789abcdefghijklmnop")
     if role != "anonymous":
         if api:
             headers["Authorization"] = f"Bearer {world.tokens[role]}"
         else:
             client.cookies.set("cv_session", world.tokens[role])
+            token = session_csrf_token(client.app.state.settings, world.tokens[role])
+    client.cookies.set("cv_csrf", token)
     if method in ("GET", "DELETE"):
         return await client.request(method, path, headers=headers)
     if api:
         return await client.request(method, path, json={}, headers=headers)
-    return await client.request(method, path, data={"_csrf": "matrix-csrf-token-0123456789abcdefghijklmnop"},
-                                headers=headers)
+    return await client.request(method, path, data={"_csrf": token}, headers=headers)
 
 
 def targets(path: str) -> list[str]:

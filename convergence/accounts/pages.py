@@ -29,7 +29,7 @@ from convergence.core import audit
 from convergence.core.models import utcnow
 from convergence.core.web import (Ctx, CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, answers_json, current_terms_version,
                                   provide_ctx, requires, set_cookie, signed_in)
-from convergence.core.security import new_token
+from convergence.core.security import new_token, session_csrf_token
 
 PAGE_SIZE = 25
 JSON = "application/json"
@@ -51,13 +51,16 @@ async def _login_body(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 async def _open_session(request: Request[Any, Any, Any], ctx: Any, user: Any) -> tuple[str, str]:
-    """A new session id and a new CSRF token at every sign-in (no session fixation, no token carry-over)."""
+    """A new session id and a new CSRF token at every sign-in (no session fixation, no token carry-over): the
+    token of a signed-in browser is bound to its session (`session_csrf_token`)."""
     key = await AuthService(ctx).open_session(user, request.scope["state"].get("session_key"),
                                               request.headers.get("user-agent"))
-    return key, new_token()
+    return key, session_csrf_token(ctx.settings, key)
 
 
 def _sign_in_cookies(response: Response[Any], ctx: Any, key: str, csrf_token: str) -> None:
+    """The new session and its token; they replace, in the same answer, any cookie the middleware would have
+    set or removed (an expired session's removal must not cancel the new session)."""
     set_cookie(response, ctx.settings, SESSION_COOKIE, key)
     set_cookie(response, ctx.settings, CSRF_COOKIE, csrf_token)
 

@@ -59,6 +59,12 @@ def token_digest(settings: Settings, token: str) -> str:
     return hmac.new(settings.secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
+def session_csrf_token(settings: Settings, session_key: str) -> str:
+    """The CSRF token of a signed-in browser: a keyed digest of its session id (labelled, so it is never the
+    digest stored for the session). Whoever can plant a cookie cannot choose it, and it changes with the session."""
+    return hmac.new(settings.secret_key.encode(), b"csrf-token:" + session_key.encode(), hashlib.sha256).hexdigest()
+
+
 @functools.lru_cache(maxsize=2)
 def _common_passwords(path: Path) -> frozenset[str]:
     if not path.exists():

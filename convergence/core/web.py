@@ -30,7 +30,7 @@ from convergence.core.errors import DomainError, Forbidden, NotAuthenticated, Te
 from convergence.core.i18n import LANGUAGES, gettext, set_language
 from convergence.core.models import utcnow
 from convergence.core.permissions import Permission, has_permission
-from convergence.core.security import new_token, token_digest
+from convergence.core.security import new_token, session_csrf_token, token_digest
 from convergence.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 # Handlers declare `ctx: Ctx`: the acting user, the request's database session, settings and client address.
 Ctx = NamedDependency[Context]
 
+# Base names: over https they carry the `__Host-` prefix (`Settings.cookie_name`); read and write them through
+# `cookie_name`, `set_cookie` and `cookie_header`, never by these names alone.
 SESSION_COOKIE = "cv_session"
 CSRF_COOKIE = "cv_csrf"
 LANG_COOKIE = "cv_lang"
@@ -60,6 +62,11 @@ SECURITY_HEADERS = (
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 )
+HSTS = b"max-age=31536000; includeSubDomains"
+NO_STORE = b"no-store"
+# Vendored files live under a versioned directory (static/vendor/htmx-2.0.11/): a new version is a new address.
+VERSIONED_STATIC = "/static/vendor/"
+LONG_CACHE = b"public, max-age=31536000, immutable"
 
 
 def is_api(path: str) -> bool:
@@ -162,9 +169,14 @@ def _api_language(scope: Scope) -> str | None:
     return accepted[:2] if accepted[:2] in LANGUAGES else None
 
 
+def cookie_name(settings: Settings, name: str) -> str:
+    """The name a cookie has on the wire for these settings (`__Host-cv_session` under https)."""
+    return settings.cookie_name(name)
+
+
 def cookie_header(settings: Settings, name: str, value: str, *, max_age: int | None = None,
                   http_only: bool = True) -> bytes:
-    parts = [f"{name}={value}", "Path=/", "SameSite=Lax"]
+    parts = [f"{cookie_name(settings, name)}={value}", "Path=/", "SameSite=Lax"]
     if http_only:
         parts.append("HttpOnly")
     if settings.secure_cookies:
@@ -176,8 +188,55 @@ def cookie_header(settings: Settings, name: str, value: str, *, max_age: int | N
 
 def set_cookie(response: Response[Any], settings: Settings, name: str, value: str, *,
                max_age: int | None = None) -> None:
-    response.set_cookie(name, value, max_age=max_age, path="/", secure=settings.secure_cookies, httponly=True,
-                        samesite="lax")
+    response.set_cookie(cookie_name(settings, name), value, max_age=max_age, path="/",
+                        secure=settings.secure_cookies, httponly=True, samesite="lax")
+
+
+def _set_cookie_name(value: bytes) -> str:
+    return value.split(b"=", 1)[0].strip().decode("latin-1")
+
+
+def _signed_in_request(scope: Scope) -> bool:
+    """A request that carries credentials: a resolved user, or (for answers the router gives before the session
+    middleware runs, such as 404 and 405) a session cookie or an Authorization header."""
+    if scope.get("user") is not None:
+        return True
+    settings: Settings = scope["litestar_app"].state.settings
+    if _header(scope, b"authorization"):
+        return True
+    return cookie_name(settings, SESSION_COOKIE) in _cookies(scope)
+
+
+def _cache_control(scope: Scope, status: int, headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    path: str = scope.get("path", "")
+    if path.startswith("/static/"):
+        return LONG_CACHE if path.startswith(VERSIONED_STATIC) and status == 200 else None
+    if is_api(path) or any(name == b"set-cookie" for name, _ in headers) or _signed_in_request(scope):
+        return NO_STORE
+    return None
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """before_send hook: the security headers on every answer, and `Cache-Control: no-store` on every answer to a
+    signed-in request, every API answer and every answer that sets a cookie.
+
+    A hook and not the session middleware: Litestar runs middleware per route, so the answers its router gives
+    before any route is chosen (404 for an unknown path, 405 for a wrong method) never pass through a middleware;
+    every message passes through the app's before_send hooks.
+    """
+    if message["type"] != "http.response.start":
+        return
+    settings: Settings = scope["litestar_app"].state.settings
+    headers = [(name.lower(), value) for name, value in message.get("headers", [])]
+    present = {name for name, _ in headers}
+    headers.extend(header for header in SECURITY_HEADERS if header[0] not in present)
+    if settings.secure_cookies and b"strict-transport-security" not in present:
+        headers.append((b"strict-transport-security", HSTS))
+    cache = _cache_control(scope, message.get("status", 200), headers)
+    if cache is not None:
+        headers = [header for header in headers if header[0] != b"cache-control"]
+        headers.append((b"cache-control", cache))
+    message["headers"] = headers
 
 
 class SessionMiddleware(ASGIMiddleware):
@@ -186,46 +245,61 @@ class SessionMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["path"].startswith("/static/"):
+            await next_app(scope, receive, send)  # headers: the `security_headers` hook
+            return
         settings: Settings = scope["litestar_app"].state.settings
-        extra_headers: list[tuple[bytes, bytes]] = list(SECURITY_HEADERS)
-        static = scope["path"].startswith("/static/")
+        # Cookies this middleware sets (a new CSRF token, the removal of an expired session), by wire name.
+        # A cookie the handler sets itself wins: a sign-in that arrives with an expired session cookie sets the
+        # new session, which the removal must not follow and cancel.
+        pending: dict[str, bytes] = {}
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+        async def send_with_cookies(message: Message) -> None:
+            if message["type"] == "http.response.start" and pending:
                 headers = list(message.get("headers", []))
-                existing = {name.lower() for name, _ in headers}
-                headers.extend(h for h in extra_headers if h[0] not in existing or h[0] == b"set-cookie")
+                handled = {_set_cookie_name(value) for name, value in headers if name.lower() == b"set-cookie"}
+                headers.extend((b"set-cookie", value) for name, value in pending.items() if name not in handled)
                 message["headers"] = headers
             await send(message)
 
-        if static:
-            await next_app(scope, receive, send_with_headers)
-            return
-
         _current_scope.set(scope)
         cookies = _cookies(scope)
-        lang = cookies.get(LANG_COOKIE) or _api_language(scope) or settings.default_language
+        lang = cookies.get(cookie_name(settings, LANG_COOKIE)) or _api_language(scope) or settings.default_language
         set_language(lang if lang in LANGUAGES else settings.default_language)
         state = scope.setdefault("state", {})
-        csrf = cookies.get(CSRF_COOKIE, "")
-        state["csrf_cookie"] = csrf
+        csrf_cookie = cookie_name(settings, CSRF_COOKIE)
+        # Anonymous forms (sign-in, account request): the double-submit token, checked against its cookie.
+        csrf = cookies.get(csrf_cookie, "")
+        state["csrf_expected"] = csrf if len(csrf) >= 32 else ""
         if len(csrf) < 32:
             csrf = new_token()
-            extra_headers.append((b"set-cookie", cookie_header(settings, CSRF_COOKIE, csrf)))
+            pending[csrf_cookie] = cookie_header(settings, CSRF_COOKIE, csrf)
         state["csrf_token"] = csrf
-        state["session_key"] = cookies.get(SESSION_COOKIE)
+        session_key = cookies.get(cookie_name(settings, SESSION_COOKIE))
+        state["session_key"] = session_key
 
         write = scope["method"] not in SAFE_METHODS
         if write:
             await acquire_write_gate(scope)
         with writing(write):
             try:
-                user, kind = await self._resolve(scope, settings, cookies, write)
+                user, kind = await self._resolve(scope, settings, session_key, write)
                 if kind == "expired":
-                    extra_headers.append((b"set-cookie", cookie_header(settings, SESSION_COOKIE, "", max_age=0)))
+                    pending[cookie_name(settings, SESSION_COOKIE)] = cookie_header(settings, SESSION_COOKIE, "",
+                                                                                   max_age=0)
+                elif kind == "session" and session_key:
+                    # Signed in: the token is bound to the session, whatever the CSRF cookie says. The cookie is
+                    # kept equal to it, so that the page's token still passes the anonymous check once the
+                    # session has ended (the save then answers 401 and the page can sign in again).
+                    token = session_csrf_token(settings, session_key)
+                    state["csrf_token"] = state["csrf_expected"] = token
+                    if cookies.get(csrf_cookie) == token:
+                        pending.pop(csrf_cookie, None)
+                    else:
+                        pending[csrf_cookie] = cookie_header(settings, CSRF_COOKIE, token)
                 scope["user"] = user
                 scope["auth"] = kind if user else None
-                await next_app(scope, receive, send_with_headers)
+                await next_app(scope, receive, send_with_cookies)
             finally:
                 session = state.pop(_DB_KEY, None)
                 if session is not None:
@@ -234,12 +308,11 @@ class SessionMiddleware(ASGIMiddleware):
                 for statement in state.pop(_DEFERRED_KEY, ()):
                     await self._side_write(scope, statement)
 
-    async def _resolve(self, scope: Scope, settings: Settings, cookies: dict[str, str],
+    async def _resolve(self, scope: Scope, settings: Settings, key: str | None,
                        write: bool) -> tuple[User | None, str | None]:
         authorization = _header(scope, b"authorization") or ""
         if authorization[:7].lower() == "bearer ":
             return await self._bearer(scope, settings, authorization[7:].strip()), "bearer"
-        key = cookies.get(SESSION_COOKIE)
         if not key:
             return None, None
         session = db_session(scope)
@@ -316,7 +389,10 @@ def _origin_ok(connection: ASGIConnection[Any, Any, Any, Any], settings: Setting
 
 async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Unsafe cookie requests need the CSRF token (header for HTMX/fetch, form field for plain forms)
-    and a same-origin Origin. Bearer calls carry no ambient authority and need neither."""
+    and a same-origin Origin. Bearer calls carry no ambient authority and need neither.
+
+    The expected token (set by the session middleware): for a signed-in browser, a keyed digest of its session id,
+    so a cookie planted by someone else does not help; for anonymous forms, the CSRF cookie (double submit)."""
     if connection.scope["method"] in SAFE_METHODS or connection.scope.get("auth") == "bearer":
         return
     settings = settings_of(connection)
@@ -326,7 +402,7 @@ async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
     # The JSON API without a session cookie is a script, not a browser carrying someone's session.
     if is_api(connection.scope["path"]) and not state.get("session_key"):
         return
-    expected = state.get("csrf_cookie", "")
+    expected = state.get("csrf_expected", "")
     supplied = connection.headers.get(CSRF_HEADER)
     if supplied is None:
         content_type = connection.headers.get("content-type", "")
@@ -370,9 +446,10 @@ def requires(permission: Permission):  # noqa: ANN201
 
 # -------------------------------------------------------------------------------------- error answers
 
-def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[Any]:
+def _error_page(request: Request[Any, Any, Any], status: int, detail: str,
+                headers: dict[str, str] | None = None) -> Response[Any]:
     return Template(template_name="error.html", context={"status": status, "detail": detail},  # type: ignore[return-value]
-                    status_code=status, media_type=MediaType.HTML)
+                    status_code=status, media_type=MediaType.HTML, headers=headers)
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
@@ -402,9 +479,13 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         detail = gettext(texts.get(status, "The request could not be handled."))
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(status, "bad_request")
         extra = {}
+    # The exception's own headers: `Allow` on a 405 (the router lists the route's methods), `WWW-Authenticate`...
+    headers = dict(exc.headers) if exc.headers else None
+    if headers and "allow" in headers:
+        headers["allow"] = ", ".join(sorted(method.strip() for method in headers["allow"].split(",")))
     if answers_json(request):
-        return Response({"detail": detail, "code": code, **extra}, status_code=status)
-    return _error_page(request, status, detail)
+        return Response({"detail": detail, "code": code, **extra}, status_code=status, headers=headers)
+    return _error_page(request, status, detail, headers)
 
 
 def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
