@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from convergence.accounts.models import (
     AccountRequest,
@@ -384,9 +384,23 @@ class AuthService:
         return (per_account or 0) >= self.settings.throttle_per_account or (
             (per_address or 0) >= self.settings.throttle_per_address)
 
+    async def _serialize_attempts(self, email: str, ip: str) -> None:
+        """One sign-in attempt at a time per account and per address, so that count, check and record cannot
+        interleave: without it, 24 parallel wrong passwords got 22 password checks on PostgreSQL instead of 5.
+
+        PostgreSQL: transaction-scoped advisory locks, taken in a fixed order (account, then address) so that two
+        attempts never wait on each other crosswise. SQLite: a sign-in is a write, and writers already queue.
+        """
+        if self.session.bind.dialect.name != "postgresql":
+            return
+        for key in (f"sign-in account:{email}", f"sign-in address:{ip}"):
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                                       {"key": key})
+
     async def authenticate(self, email: str, password: str) -> User:
         email = normalise_email(email)
         ip = self.ctx.ip or "unknown"
+        await self._serialize_attempts(email, ip)
         if await self._throttled(email, ip):
             raise Throttled("Too many failed sign-in attempts. Wait 15 minutes and try again.")
         user = await self.session.scalar(select(User).where(User.email == email))
