@@ -13,13 +13,12 @@ from convergence.core.pages import render
 from convergence.core.permissions import Permission, has_permission
 from convergence.core.web import Ctx, provide_ctx
 from convergence.questionnaires.services import localized
-from convergence.questionnaires.worklist import WorklistService, remember_strategy_access
+from convergence.questionnaires.worklist import WorklistService
 
 
 class HomePages(Controller):
     dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
-    before_request = remember_strategy_access
 
     @get("/")
     async def home(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:

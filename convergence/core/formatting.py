@@ -36,6 +36,11 @@ _TIME_PATTERN = "HH:mm"
 _PARIS_TIME = {"fr": "heure de Paris", "en": "Paris time"}
 
 
+def local_today() -> date:
+    """Today where the platform's users are: a planned date or a date bound is judged in Paris, not in UTC."""
+    return datetime.now(ZoneInfo(DEFAULT_TZ)).date()
+
+
 def _locale(lang: str | None) -> str:
     return lang or current_language()
 

@@ -21,7 +21,7 @@ from convergence.products.models import OS, Device, Kind, Product, compose_name
 from convergence.products.services import (FIELDS, ProductService, check_filters, naming_warnings, product_input,
                                            version_chains)
 from convergence.questionnaires.services import localized
-from convergence.questionnaires.worklist import WorklistService, remember_strategy_access
+from convergence.questionnaires.worklist import WorklistService
 
 FORM = "products/form.html"
 FORM_PARTIAL = "products/_form.html"
@@ -60,7 +60,6 @@ class ProductPages(Controller):
     guards = [signed_in]
     dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
-    before_request = remember_strategy_access
 
     # -- catalogue
 

@@ -266,19 +266,6 @@ class ProductService:
             groups.append(CatalogueGroup(None, orphans))
         return groups
 
-    async def progress(self, products: list[Product]) -> dict[int, dict[str, Any]]:
-        """Per product, each enrolled step's least advanced status and mean maturity (stored values)."""
-        from convergence.core.i18n import gettext
-        from convergence.questionnaires.models import Step
-        from convergence.questionnaires.services import QuestionnaireService, localized
-
-        cells = await QuestionnaireService(self.ctx).progress([p.id for p in products])
-        steps = {s.id: s for s in (await self.session.scalars(select(Step))).all()} if cells else {}
-        return {p.id: {localized(steps[step_id], "title"): "%s · %s" % (
-            gettext(cell["status"].capitalize().replace("_", " ")), cell["maturity"])
-            for step_id, cell in sorted(cells.get(p.id, {}).items(), key=lambda c: steps[c[0]].position)}
-            for p in products}
-
     async def lineage(self, product: Product) -> tuple[list[Product], list[Product]]:
         """Earlier versions (oldest first) and the versions registered from this one, among readable ones."""
         earlier: list[Product] = []

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from convergence.core.errors import Invalid
-from convergence.core.formatting import DEFAULT_TZ, Phrase
+from convergence.core.formatting import Phrase, local_today
 from convergence.questionnaires.models import Item
 
 INVALID = "invalid_answer"
@@ -42,10 +41,6 @@ class InvalidAnswer(Invalid):
 
 def _fail(item: Item, msgid: str, **params: Any) -> InvalidAnswer:
     return InvalidAnswer(item, Phrase(msgid, params))
-
-
-def _clock_today() -> date:
-    return datetime.now(ZoneInfo(DEFAULT_TZ)).date()
 
 
 def ten_years_after(today: date) -> date:
@@ -208,7 +203,7 @@ def coerce(item: Item, value: Any, today: date | None = None) -> Any:
         parsed = _parse_date(value)
         if parsed is None:
             raise _fail(item, "This answer must be a date written YYYY-MM-DD.")
-        _check_date(item, parsed, today or _clock_today())
+        _check_date(item, parsed, today or local_today())
         return parsed.isoformat()
     raise _fail(item, "This question does not take answers.")
 
@@ -282,6 +277,7 @@ class Evaluation:
     theme_scores: dict[str, float]
     answered: int
     enabled: int
+    required: int  # enabled required items: what a submission needs
     missing: list[Item]
     section_progress: dict[str, tuple[int, int]]
 
@@ -291,11 +287,12 @@ def evaluate(items: list[Item], answers: dict[str, Any]) -> Evaluation:
     theme_values: dict[str, list[float]] = {}
     progress: dict[str, list[int]] = {}
     missing: list[Item] = []
-    answered = enabled = 0
+    answered = enabled = required = 0
     for item in items:
         if not is_enabled(item, answers, by_code):
             continue
         enabled += 1
+        required += item.required
         value = answers.get(str(item.id))
         done = is_answered(value)
         answered += done
@@ -311,7 +308,7 @@ def evaluate(items: list[Item], answers: dict[str, Any]) -> Evaluation:
     return Evaluation(
         maturity=round(sum(all_scores) / len(all_scores), 1) if all_scores else 0.0,
         theme_scores={t: round(sum(v) / len(v), 1) for t, v in theme_values.items()},
-        answered=answered, enabled=enabled, missing=missing,
+        answered=answered, enabled=enabled, required=required, missing=missing,
         section_progress={t: (c[0], c[1]) for t, c in progress.items()},
     )
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from sqlalchemy import select
 
@@ -82,10 +82,6 @@ def form_int(raw: Any) -> Any:
     return str(raw or "") if number is None else number
 
 
-def json_error(exc: DomainError) -> Response[Any]:
-    return Response(exc.payload(gettext(exc.message)), status_code=exc.status_code)
-
-
 @dataclass
 class Section:
     theme: str
@@ -101,10 +97,14 @@ class Section:
             return "done"
         return "in_progress" if self.done else "todo"
 
+    @property
+    def state_label(self) -> str:
+        return gettext(STATE_LABELS[self.state])
+
     def as_json(self) -> dict[str, Any]:
         return {"theme": self.theme, "done": self.done, "total": self.total, "missing": self.missing,
                 "state": self.state, "label": progress_label(self.done, self.total),
-                "state_label": gettext(STATE_LABELS[self.state])}
+                "state_label": self.state_label}
 
 
 STATE_LABELS = {"done": "Complete", "in_progress": "In progress", "todo": "To do"}
@@ -195,10 +195,9 @@ class QuestionnairePages(Controller):
                 for change in exc.extra.get("items", []) if exc.code == "stale_version" else []:
                     change["label"] = gettext("Changed by %(name)s at %(time)s", name=change["saved_by"] or "?",
                                               time=format_time(change["saved_at"]))
-                return json_error(exc)
+                raise  # the app's error handler answers JSON to the workspace script
             context = {"message": gettext(exc.message)}
-            page = await self._page_context(ctx, await service.view(response_id),
-                                            item_errors={item.id: context} if item else {},
+            page = await self._page_context(ctx, view, item_errors={item.id: context} if item else {},
                                             errors=form_errors(exc))
             return render(request, "questionnaires/response.html", page, status=exc.status_code)
         if answers_json(request):
@@ -212,7 +211,7 @@ class QuestionnairePages(Controller):
         response = result.response
         items = view.items
         by_id = {str(i.id): i for i in items}
-        evaluation = engine.evaluate(items, response.answers)
+        evaluation = result.evaluation
         by_code = {i.code: i for i in items}
         saved_at = format_time(response.last_saved_at)
         return {

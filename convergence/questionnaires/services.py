@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -16,6 +15,7 @@ from convergence.companies.team_models import MemberRight
 from convergence.core.context import Context
 from convergence.core.errors import Conflict, Forbidden, Invalid, NotFound
 from convergence.core.i18n import current_language, gettext as _
+from convergence.core.formatting import local_today
 from convergence.core.models import AuditEvent, utcnow
 from convergence.core.permissions import Permission, has_permission
 from convergence.products.models import Product
@@ -96,6 +96,7 @@ class RevisionChanges:
 @dataclass
 class SaveResult:
     response: Response
+    evaluation: engine.Evaluation  # of the answers as saved
     changes: list[ItemChange]
 
 
@@ -111,11 +112,6 @@ def _merge(target: dict[str, Any], incoming: dict[str, Any]) -> set[str]:
         else:
             target[key] = value
     return changed
-
-
-def local_today() -> date:
-    """Today where the platform's users are (a planned date is judged in Paris, not in UTC)."""
-    return datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 class QuestionnaireService:
@@ -239,26 +235,6 @@ class QuestionnaireService:
         return list((await self.session.scalars(select(Response).where(
             Response.company_id == company_id, Response.product_id.is_(None)).order_by(Response.id))).all())
 
-    async def progress(self, product_ids: list[int]) -> dict[int, dict[int, dict[str, Any]]]:
-        """Per product and step: the least advanced status and the mean maturity (stored, not recomputed)."""
-        if not product_ids:
-            return {}
-        order = {s: i for i, s in enumerate(Status)}
-        out: dict[int, dict[int, dict[str, Any]]] = {}
-        rows = (await self.session.execute(select(Response.product_id, Response.step_id, Response.status,
-                                                  Response.maturity).where(
-            Response.product_id.in_(product_ids)))).all()
-        for product_id, step_id, status, maturity in rows:
-            cell = out.setdefault(product_id, {}).setdefault(step_id, {"statuses": [], "maturities": []})
-            cell["statuses"].append(status)
-            cell["maturities"].append(maturity)
-        for steps in out.values():
-            for cell in steps.values():
-                cell["status"] = min(cell.pop("statuses"), key=lambda s: order[Status(s)])
-                values = cell.pop("maturities")
-                cell["maturity"] = round(sum(values) / len(values), 1) if values else 0.0
-        return out
-
     # ------------------------------------------------------------------ answers
 
     async def save_answers(self, response_id: int, version: object, raw_answers: object,
@@ -334,7 +310,7 @@ class QuestionnaireService:
             await self.session.refresh(response)
         else:
             raise Conflict("Too many people are saving this response at once. Try again.", code="busy")
-        return SaveResult(response=response, changes=await self._changes_since(
+        return SaveResult(response=response, evaluation=evaluation, changes=await self._changes_since(
             response, version if since is None else since, exclude=set(answers_in) | set(planned_in)))
 
     async def _changes_since(self, response: Response, version: int, exclude: set[str]) -> list[ItemChange]:

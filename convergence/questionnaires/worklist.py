@@ -47,12 +47,8 @@ class Progress:
 
 def progress_of(response: Response) -> Progress:
     """Counted with `engine.evaluate`, as the submission does (needs `response.questionnaire.items` loaded)."""
-    items = response.questionnaire.items
-    answers = response.answers or {}
-    by_code = {i.code: i for i in items}
-    required = sum(1 for i in items if i.required and engine.is_enabled(i, answers, by_code))
-    missing = len(engine.evaluate(items, answers).missing)
-    return Progress(done=required - missing, required=required)
+    evaluation = engine.evaluate(response.questionnaire.items, response.answers or {})
+    return Progress(done=evaluation.required - len(evaluation.missing), required=evaluation.required)
 
 
 def response_progress(responses: Iterable[Response]) -> dict[int, Progress]:
