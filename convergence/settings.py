@@ -55,6 +55,16 @@ class Settings:
     # argon2id cost; tests lower it (CONVERGENCE_ARGON2_MEMORY_KIB) so that hundreds of sign-ins stay quick.
     argon2_memory_kib: int = 65536
     argon2_time_cost: int = 3
+    # Rate limits on mails a stranger can trigger, over a sliding window: per client address and per target
+    # e-mail (password resets, account requests, invitations, "already represented" answers).
+    rate_window_minutes: int = 60
+    rate_per_address: int = 10
+    rate_per_target: int = 3
+    # Client addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or networks).
+    trusted_proxies: tuple[str, ...] = ()
+    # The mail sender: a background task relays queued messages, retrying with growing delays.
+    mail_poll_seconds: float = 2.0
+    mail_max_attempts: int = 6
     upload_max_bytes: int = 5 * 1024 * 1024
     default_language: str = "fr"
     extra: dict[str, str] = field(default_factory=dict)
@@ -116,4 +126,5 @@ class Settings:
             mail_from=_env("MAIL_FROM", "Convergence <no-reply@convergence.test>"),
             argon2_memory_kib=int(_env("ARGON2_MEMORY_KIB", "65536")),
             argon2_time_cost=int(_env("ARGON2_TIME_COST", "3")),
+            trusted_proxies=tuple(part.strip() for part in _env("TRUSTED_PROXIES", "").split(",") if part.strip()),
         )

@@ -37,9 +37,26 @@ class OutboxMessage(Base):
     """Every e-mail the platform sends; with the `outbox` backend this is the only delivery."""
 
     __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_status_next", "status", "next_attempt_at"),)
 
     recipient: Mapped[str] = mapped_column(String(320), index=True)
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(40))
     sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # Delivery state: queued (waiting for the sender), sent, or failed (retries exhausted; support sees why).
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class RateEvent(Base):
+    """One row per rate-limited action (a password-reset mail, an account request, an invitation, a sign-in
+    failure...), counted over a sliding window per bucket and key (an address, a target e-mail)."""
+
+    __tablename__ = "rate_event"
+    __table_args__ = (Index("ix_rate_event_bucket_key_created", "bucket", "key", "created_at"),)
+
+    bucket: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(320))
