@@ -1,26 +1,56 @@
-"""gettext for a French-first UI: English msgids, a French catalogue read from locale/ at start-up."""
+"""gettext for a French-first UI: English msgids, French catalogues compiled from locale/*/LC_MESSAGES/*.po to
+.mo files (one file per domain keeps parallel work apart) and merged per language at start-up."""
 
 from __future__ import annotations
 
+import gettext as _gettext
+import os
+import tempfile
 from contextvars import ContextVar
 from pathlib import Path
 
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
 
 LANGUAGES = ("fr", "en")
 _current: ContextVar[str] = ContextVar("language", default="fr")
-_catalogues: dict[str, dict[str, str]] = {}
+# English is the msgids' language: a NullTranslations answers them as they are, with English plurals.
+_translations: dict[str, _gettext.NullTranslations] = {}
+
+
+def compile_catalogues(locale_dir: Path) -> list[Path]:
+    """Compile every .po whose .mo is missing or older; answers the .mo files written. `make` runs this
+    (`convergence i18n compile`); the app runs it too so that an edited .po is never silently ignored.
+    Written to a temporary file and renamed, so that a process reading the catalogue never sees half of it."""
+    written = []
+    for po in sorted(locale_dir.glob("*/LC_MESSAGES/*.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=po.parent.parent.name)
+        handle, temporary = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
+        with os.fdopen(handle, "wb") as out:
+            write_mo(out, catalog)  # fuzzy entries are left out, as gettext does
+        os.replace(temporary, mo)
+        written.append(mo)
+    return written
 
 
 def load_catalogues(locale_dir: Path) -> None:
-    """Every .po file of a language is merged (one file per domain keeps parallel work apart)."""
+    compile_catalogues(locale_dir)
     for lang in LANGUAGES:
-        merged: dict[str, str] = {}
-        for path in sorted((locale_dir / lang / "LC_MESSAGES").glob("*.po")):
-            with path.open("rb") as fh:
-                catalog = read_po(fh, locale=lang)
-            merged.update({m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy})
-        _catalogues[lang] = merged
+        merged: _gettext.NullTranslations = _gettext.NullTranslations()
+        for index, mo in enumerate(sorted((locale_dir / lang / "LC_MESSAGES").glob("*.mo"))):
+            with mo.open("rb") as fh:
+                domain = Translations(fh, domain=mo.stem)
+            if index == 0:
+                merged = domain
+            else:
+                merged.merge(domain)  # type: ignore[attr-defined]
+        _translations[lang] = merged
 
 
 def set_language(lang: str) -> None:
@@ -31,14 +61,20 @@ def current_language() -> str:
     return _current.get()
 
 
+def _catalogue() -> _gettext.NullTranslations:
+    return _translations.get(_current.get()) or _gettext.NullTranslations()
+
+
 def gettext(message: str, **params: object) -> str:
-    text = _catalogues.get(_current.get(), {}).get(message, message)
+    text = _catalogue().gettext(message)
     return text % params if params else text
 
 
 def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
-    text = gettext(singular if n == 1 else plural)
-    params.setdefault("num", n)
+    """The catalogue's own plural rule decides the form (French: 0 and 1 are singular); `num` is the count
+    written the language's way (1 000 in French)."""
+    text = _catalogue().ngettext(singular, plural, n)
+    params.setdefault("num", format_decimal(n, locale=_current.get()))
     return text % params
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +38,30 @@ def parse_int(raw: Any) -> int | None:
 
 def has_control_characters(text: str) -> bool:
     return _CONTROL.search(text) is not None
+
+
+class TextProblem(ValueError):
+    """Why a text was refused, as an English msgid (translated where it is shown)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def clean_text(raw: Any, *, max_len: int, multiline: bool = False,
+               too_long: str = "This text is too long.") -> str:
+    """Text as it will be stored: NFC-normalised and stripped, then checked — control characters refused, line
+    breaks refused in a single-line field (a name that ends up in a mail header or a CSV cell), and the length
+    counted after normalisation, against the column. Raises `TextProblem`; callers put its message on their
+    field. Empty text is returned as "" (whether it is required is the caller's business)."""
+    text = unicodedata.normalize("NFC", str(raw if raw is not None else "")).strip()
+    if has_control_characters(text):
+        raise TextProblem("Text cannot contain control characters.")
+    if not multiline and ("\n" in text or "\r" in text):
+        raise TextProblem("This field must fit on one line.")
+    if len(text) > max_len:
+        raise TextProblem(too_long)
+    return text
 
 
 def json_depth(body: bytes) -> int:

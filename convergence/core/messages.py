@@ -13,6 +13,7 @@ from jinja2.ext import babel_extract
 ERROR_CLASSES = {"BadRequest", "Conflict", "Forbidden", "Invalid", "NotAuthenticated", "NotFound", "Throttled",
                  "TermsNotAccepted", "DomainError"}
 GETTEXT_NAMES = {"_", "gettext"}
+Message = str | tuple[str, str]
 # Shown through a variable (`_(user.role|capitalize)`), so no extractor can see them.
 DYNAMIC_MESSAGES = {"Support", "Reviewer", "Manager", "Contributor", "Pending", "Approved", "Rejected",
                     "Read", "Edit", "Validate", "team.invited", "team.rights_changed", "team.member_deactivated",
@@ -31,11 +32,14 @@ def _strings_in_dict(node: ast.AST) -> Iterator[str]:
                 yield from (e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
 
 
-def python_messages(path: Path) -> Iterator[str]:
+def python_messages(path: Path) -> Iterator[Message]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            if name == "ngettext" and len(node.args) > 1 and all(
+                    isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:2]):
+                yield (node.args[0].value, node.args[1].value)
             if name in ERROR_CLASSES | GETTEXT_NAMES | {"Phrase"} and node.args:
                 first = node.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -62,20 +66,22 @@ def python_messages(path: Path) -> Iterator[str]:
                         yield value
 
 
-def template_messages(path: Path) -> Iterator[str]:
+def template_messages(path: Path) -> Iterator[Message]:
     with path.open("rb") as fh:
         for _lineno, _func, message, _comments in babel_extract(
                 fh, ("_", "gettext", "ngettext"), [], {"extensions": "jinja2.ext.i18n", "trimmed": "true"}):
             if isinstance(message, str):
                 yield message
             elif isinstance(message, tuple):
-                yield from (m for m in message if isinstance(m, str))
+                strings = tuple(m for m in message if isinstance(m, str))
+                yield strings if len(strings) == 2 else strings[0]
 
 
-def all_messages(root: Path) -> set[str]:
-    found: set[str] = set(DYNAMIC_MESSAGES)
+def all_messages(root: Path) -> set[Message]:
+    """Every msgid: a string, or a (singular, plural) pair for a message with plural forms."""
+    found: set[Message] = set(DYNAMIC_MESSAGES)
     for path in sorted((root / "convergence").rglob("*.py")):
         found.update(python_messages(path))
     for path in sorted((root / "templates").rglob("*.html")):
         found.update(template_messages(path))
-    return {m for m in found if m.strip()}
+    return {m for m in found if m and (isinstance(m, tuple) or m.strip())}
