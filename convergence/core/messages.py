@@ -11,7 +11,7 @@ from babel.messages.jslexer import line_re  # noqa: F401 - babel must be importa
 from jinja2.ext import babel_extract
 
 ERROR_CLASSES = {"BadRequest", "Conflict", "Forbidden", "Invalid", "NotAuthenticated", "NotFound", "Throttled",
-                 "TermsNotAccepted", "DomainError"}
+                 "TermsNotAccepted", "DomainError", "TextProblem"}
 GETTEXT_NAMES = {"_", "gettext"}
 Message = str | tuple[str, str]
 # Shown through a variable (`_(user.role|capitalize)`), so no extractor can see them.
