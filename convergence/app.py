@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 
 from jinja2 import Environment
 from litestar import Litestar
@@ -20,6 +22,7 @@ from convergence.core.db import create_engine, create_sessionmaker, write_gate
 from convergence.core.errors import DomainError
 from convergence.core.formatting import FILTERS
 from convergence.core.inputs import input_guard
+from convergence.core.mail_sender import run_sender
 from convergence.core.i18n import current_language, gettext, load_catalogues, ngettext
 from convergence.core.permissions import Permission, has_permission
 from convergence.core.web import (
@@ -67,8 +70,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.engine = create_engine(settings)
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
         app.state.write_gate = write_gate(app.state.engine)
+        # The smtp backend relays the outbox from a background task (core/mail_sender.py); with the outbox
+        # backend a stored message is already delivered and there is nothing to relay.
+        app.state.mail_sender = None
+        if settings.mail_backend == "smtp":
+            app.state.mail_sender = asyncio.create_task(
+                run_sender(app.state.sessionmaker, settings, app.state.write_gate), name="mail-sender")
 
     async def shutdown(app: Litestar) -> None:
+        sender = app.state.get("mail_sender")
+        if sender is not None:
+            # Cancelled between two messages or in the middle of one: a message being relayed keeps its lease
+            # and is taken again once the lease runs out (at-least-once).
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
         await app.state.engine.dispose()
 
     return Litestar(

@@ -131,6 +131,25 @@ def demo_load() -> None:
         click.echo(f"  {role:<12} {email}")
 
 
+@main.group()
+def mail() -> None:
+    """The outbox of outgoing mail."""
+
+
+@mail.command("send")
+def mail_send() -> None:
+    """Relay every queued message that is due, once (the server's background sender does this continuously)."""
+    from convergence.core.mail_sender import send_due_once
+
+    settings = Settings.from_env()
+    if settings.mail_backend != "smtp":
+        click.echo(f"The mail backend is {settings.mail_backend!r}: stored messages are already delivered; "
+                   "nothing to relay.", err=True)
+        sys.exit(1)
+    outcomes = asyncio.run(send_due_once(settings))
+    click.echo(f"{outcomes['sent']} sent, {outcomes['queued']} to retry later, {outcomes['failed']} failed.")
+
+
 @main.command()
 @click.option("--companies", default=20, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", default=1, show_default=True, type=int)

@@ -267,7 +267,9 @@ async def test_sign_in_from_a_script_answers_json(client, db, cast):
     throttled = await client.post("/login", data={"email": cast.contributor.email, "password": PASSWORD,
                                                   "_csrf": csrf(client)}, headers={"Accept": "application/json"})
     assert throttled.status_code == 429 and throttled.json()["code"] == "throttled"
-    assert "15 minutes" in throttled.json()["detail"]
+    assert "15 minutes" in throttled.json()["detail"] and int(throttled.headers["retry-after"]) > 0
+    # Not a lockout: the account's owner is mailed a one-time sign-in link.
+    assert [m.kind for m in await mails_to(db, cast.contributor.email)] == ["sign_in_link"]
 
 
 async def test_security_headers_and_cookie_flags(client, cast):

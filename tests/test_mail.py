@@ -1,5 +1,5 @@
-"""Mail backends: the outbox keeps every message; the smtp backend also relays it, and a relay failure
-leaves the message unsent in the outbox instead of failing the request."""
+"""Mail backends: the outbox keeps every message; with the smtp backend the sender relays it afterwards, and a
+relay failure leaves the message unsent in the outbox (queued for a retry) instead of failing the request."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from convergence.core import mail
 from convergence.core.db import unit_of_work
+from convergence.core.mail_sender import deliver_due
 from convergence.core.models import OutboxMessage
 
 
@@ -37,6 +38,8 @@ async def test_smtp_backend_relays_and_keeps_a_copy(settings, db, monkeypatch):
     smtp_settings = settings.with_(mail_backend="smtp", smtp_host="mail.example", smtp_port=2525)
     async with unit_of_work(db) as session:
         await mail.Mailer(smtp_settings, session).send("a@example.org", "Objet", "Corps", kind="test")
+    assert FakeSMTP.sent == []  # nothing is relayed inside the transaction that stores the message
+    assert await deliver_due(db, smtp_settings) == 1
     (address, message), = FakeSMTP.sent
     assert address == ("mail.example", 2525) and message["To"] == "a@example.org"
     async with db() as session:
@@ -46,6 +49,7 @@ async def test_smtp_backend_relays_and_keeps_a_copy(settings, db, monkeypatch):
     FakeSMTP.fail = True
     async with unit_of_work(db) as session:
         await mail.Mailer(smtp_settings, session).send("b@example.org", "Objet", "Corps", kind="test")
+    assert await deliver_due(db, smtp_settings) == 1
     async with db() as session:
         unsent = await session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "b@example.org"))
-    assert unsent.sent_at is None
+    assert unsent.sent_at is None and unsent.status == "queued" and unsent.last_error

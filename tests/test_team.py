@@ -88,6 +88,19 @@ async def test_invitation_bad_input(client, db, cast, products):
         assert (await session.scalar(select(User).where(User.email == "nouveau@sante-connectee.example"))) is None
 
 
+async def test_invitation_names_are_one_line_and_bounded(client, db, cast):
+    manager = await token_for(client, cast.manager.email)
+    for change in ({"first_name": "Nina\nBcc: x@example.org"}, {"last_name": "N" * 101},
+                   {"job_title": "J" * 151}, {"first_name": "   "}):
+        response = await invite(client, manager, cast.company.id, **change)
+        assert response.status_code == 422 and response.json()["code"] == "invalid_input", change
+    ok = await invite(client, manager, cast.company.id, first_name="Ine\u0301s ", job_title=" Cheffe de projet ")
+    assert ok.status_code == 201
+    async with db() as session:
+        user = await session.scalar(select(User).where(User.email == "nouveau@sante-connectee.example"))
+    assert (user.first_name, user.job_title) == ("In\u00e9s", "Cheffe de projet")
+
+
 async def test_contributor_invites_within_own_rights_only(client, db, cast, products):
     await grant(db, cast.contributor, products["a"], "edit")
     contributor = await token_for(client, cast.contributor.email)

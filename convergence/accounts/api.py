@@ -10,14 +10,16 @@ from litestar.di import Provide
 from convergence.accounts.models import AccountRequest, User
 from convergence.accounts.services import AuthService, JoiningService, PasswordService, RequestInput, TermsService
 from convergence.core.errors import Invalid
-from convergence.core.mail_views import OutboxService
+from convergence.core.mail_views import OutboxService, outbox_json
 from convergence.core.permissions import Permission
 from convergence.core.params import FromPath, FromQuery, JSONObject, Limit, Offset
 from convergence.core.web import Ctx, provide_ctx, requires, signed_in
+from convergence.core.ratelimit import THROTTLE_HANDLERS, settle_early
 
 
 
-def request_json(r: AccountRequest) -> dict[str, Any]:
+def request_json(r: AccountRequest, registered: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+    """`email_registered`: the address already has an account (approving would answer 409)."""
     return {
         "id": r.id, "status": r.status, "company_name": r.company_name, "siren": r.siren,
         "first_name": r.first_name, "last_name": r.last_name, "email": r.email, "job_title": r.job_title,
@@ -25,7 +27,7 @@ def request_json(r: AccountRequest) -> dict[str, Any]:
         "reason": r.reason, "created_at": r.created_at.isoformat(),
         "decided_at": r.decided_at.isoformat() if r.decided_at else None,
         "company_id": r.company_id, "user_id": r.user_id,
-        "has_document": r.document_size is not None,
+        "has_document": r.document_size is not None, "email_registered": r.email in registered,
     }
 
 
@@ -50,6 +52,7 @@ class JoiningApi(Controller):
     path = "/api/v1"
     tags = ["Joining"]
     dependencies = {"ctx": Provide(provide_ctx)}
+    exception_handlers = THROTTLE_HANDLERS  # 429 with Retry-After
 
     @post("/account-requests", status_code=201)
     async def file_request(self, ctx: Ctx, data: JSONObject) -> dict[str, Any]:
@@ -65,12 +68,16 @@ class JoiningApi(Controller):
     @get("/account-requests", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
     async def list_requests(self, ctx: Ctx, status: FromQuery[str | None] = None, limit: Limit = 50,
                             offset: Offset = 0) -> dict[str, Any]:
-        rows, total = await JoiningService(ctx).list_requests(status, limit, offset)
-        return {"items": [request_json(r) for r in rows], "total": total}
+        service = JoiningService(ctx)
+        rows, total = await service.list_requests(status, limit, offset)
+        registered = await service.registered_emails(rows)
+        return {"items": [request_json(r, registered) for r in rows], "total": total}
 
     @get("/account-requests/{request_id:int}", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
     async def show_request(self, ctx: Ctx, request_id: FromPath[int]) -> dict[str, Any]:
-        return request_json(await JoiningService(ctx).get_request(request_id))
+        service = JoiningService(ctx)
+        request = await service.get_request(request_id)
+        return request_json(request, await service.registered_emails([request]))
 
     @get("/account-requests/{request_id:int}/document", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)],
          media_type="application/pdf")
@@ -88,16 +95,17 @@ class JoiningApi(Controller):
     @post("/account-requests/{request_id:int}/reject", status_code=200,
           guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
     async def reject(self, ctx: Ctx, request_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
-        request = await JoiningService(ctx).reject(request_id, _string(data, "reason"))
-        return request_json(request)
+        service = JoiningService(ctx)
+        request = await service.reject(request_id, _string(data, "reason"))
+        return request_json(request, await service.registered_emails([request]))
 
     @post("/password/set", status_code=204)
     async def set_password(self, ctx: Ctx, data: JSONObject) -> None:
         await PasswordService(ctx).set_password(_string(data, "token"), _string(data, "password"))
 
     @post("/password/reset", status_code=202)
-    async def reset_password(self, ctx: Ctx, data: JSONObject) -> dict[str, str]:
-        await PasswordService(ctx).request_reset(_string(data, "email"))
+    async def reset_password(self, ctx: Ctx, request: Request[Any, Any, Any], data: JSONObject) -> dict[str, str]:
+        await PasswordService(ctx).request_reset(_string(data, "email"), settle=settle_early(request, ctx.session))
         return {"detail": "If an account exists for this address, a reset link has been sent."}
 
     @post("/auth/token", status_code=200)
@@ -138,10 +146,12 @@ class MeApi(Controller):
         await TermsService(ctx).accept(data.get("version"))
 
     @get("/outbox", guards=[requires(Permission.OUTBOX_READ)])
-    async def outbox(self, ctx: Ctx, recipient: FromQuery[str | None] = None, limit: Limit = 50,
-                     offset: Offset = 0) -> dict[str, Any]:
-        rows, total = await OutboxService(ctx).list(recipient, limit, offset)
-        return {"items": [{"id": m.id, "recipient": m.recipient, "subject": m.subject, "body": m.body,
-                           "kind": m.kind, "created_at": m.created_at.isoformat(),
-                           "sent_at": m.sent_at.isoformat() if m.sent_at else None} for m in rows],
-                "total": total}
+    async def outbox(self, ctx: Ctx, recipient: FromQuery[str | None] = None, status: FromQuery[str | None] = None,
+                     limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+        rows, total = await OutboxService(ctx).list(recipient, limit, offset, status=status)
+        return {"items": [outbox_json(m) for m in rows], "total": total}
+
+    @post("/outbox/{message_id:int}/retry", status_code=200, guards=[requires(Permission.OUTBOX_RETRY)])
+    async def retry_outbox_message(self, ctx: Ctx, message_id: FromPath[int]) -> dict[str, Any]:
+        """Re-queue a failed message (409 `not_failed` otherwise); the sender tries it again at once."""
+        return outbox_json(await OutboxService(ctx).retry(message_id))

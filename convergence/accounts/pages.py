@@ -19,8 +19,9 @@ from convergence.accounts.services import (
     TermsService,
 )
 from convergence.accounts.validation import normalise_siren, valid_siren
-from convergence.core.errors import DomainError, Invalid
+from convergence.core.errors import Conflict, DomainError, Invalid
 from convergence.core.i18n import LANGUAGES, gettext
+from convergence.core.mail import MailStatus
 from convergence.core.mail_views import OutboxService
 from convergence.core.pages import form_errors, redirect, render, safe_next
 from convergence.core.permissions import Permission
@@ -30,6 +31,7 @@ from convergence.core.models import utcnow
 from convergence.core.web import (Ctx, CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, answers_json, current_terms_version,
                                   provide_ctx, requires, set_cookie, signed_in)
 from convergence.core.security import new_token, session_csrf_token
+from convergence.core.ratelimit import retry_after, settle_early
 
 PAGE_SIZE = 25
 JSON = "application/json"
@@ -65,6 +67,18 @@ def _sign_in_cookies(response: Response[Any], ctx: Any, key: str, csrf_token: st
     set_cookie(response, ctx.settings, CSRF_COOKIE, csrf_token)
 
 
+async def _enter(request: Request[Any, Any, Any], ctx: Any, user: Any) -> Response[Any]:
+    """Someone who just proved they own the address (a password link, a sign-in link) is signed in with a fresh
+    session, and goes on to the CGU if the current version is not accepted yet (the terms gate would send them
+    there anyway)."""
+    current = await current_terms_version(ctx.session)
+    accepted = current is None or user.terms_accepted_version == current
+    key, csrf_token = await _open_session(request, ctx, user)
+    response = redirect(request, "/" if accepted else "/terms?next=/")
+    _sign_in_cookies(response, ctx, key, csrf_token)
+    return response
+
+
 class JoiningPages(Controller):
     dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
@@ -88,8 +102,9 @@ class JoiningPages(Controller):
         try:
             await JoiningService(ctx).file_request(RequestInput.from_mapping(values), document)
         except DomainError as exc:
-            return render(request, "accounts/account_request.html", {"form": values, "errors": form_errors(exc)},
-                          partial="accounts/_account_request_form.html", status=exc.status_code)
+            return retry_after(render(request, "accounts/account_request.html",
+                                      {"form": values, "errors": form_errors(exc)},
+                                      partial="accounts/_account_request_form.html", status=exc.status_code), exc)
         return redirect(request, "/account-request/sent")
 
     @post("/account-request/check-siren")
@@ -126,10 +141,10 @@ class SignInPages(Controller):
             user = await auth.authenticate(str(form.get("email") or ""), str(form.get("password") or ""))
         except DomainError as exc:
             if wants_json:
-                return Response(exc.payload(gettext(exc.message)), status_code=exc.status_code)
-            return render(request, "accounts/login.html",
-                          {"form": {"email": form.get("email", "")}, "errors": form_errors(exc), "next": next_url},
-                          status=exc.status_code)
+                return retry_after(Response(exc.payload(gettext(exc.message)), status_code=exc.status_code), exc)
+            return retry_after(render(request, "accounts/login.html",
+                                      {"form": {"email": form.get("email", "")}, "errors": form_errors(exc),
+                                       "next": next_url}, status=exc.status_code), exc)
         key, csrf_token = await _open_session(request, ctx, user)
         if wants_json:
             response: Response[Any] = Response({"csrf_token": csrf_token,
@@ -184,26 +199,46 @@ class SignInPages(Controller):
         except Invalid as exc:
             return render(request, "accounts/password_set.html",
                           {"token": token, "email": user.email, "errors": form_errors(exc)}, status=422)
-        # The person just proved they own the address: they are signed in, and go on to the CGU if the
-        # current version is not accepted yet (the terms gate would send them there anyway).
         user.last_login_at = utcnow()
         audit.record(ctx.session, "user.signed_in", actor_id=user.id, target_type="user", target_id=user.id,
                      company_id=user.company_id, ip=ctx.ip, via="password_set")
-        current = await current_terms_version(ctx.session)
-        accepted = current is None or user.terms_accepted_version == current
-        key, csrf_token = await _open_session(request, ctx, user)
-        response = redirect(request, "/" if accepted else "/terms?next=/")
-        _sign_in_cookies(response, ctx, key, csrf_token)
-        return response
+        return await _enter(request, ctx, user)
+
+    @get("/login/link", opt={"terms_exempt": True})
+    async def link_form(self, request: Request[Any, Any, Any], ctx: Ctx, token: FromQuery[str] = "") -> Any:
+        """The one-time sign-in link mailed to a throttled account. Opening it uses nothing (mail scanners
+        prefetch links): the page's button signs in."""
+        try:
+            user = await AuthService(ctx).link_user(token)
+        except DomainError as exc:
+            return render(request, "accounts/password_invalid.html", {"detail": gettext(exc.message)},
+                          status=exc.status_code)
+        return render(request, "accounts/login_link.html", {"token": token, "email": user.email})
+
+    @post("/login/link", opt={"terms_exempt": True})
+    async def link_sign_in(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        form = await request.form()
+        try:
+            user = await AuthService(ctx).sign_in_with_link(str(form.get("token") or ""))
+        except DomainError as exc:
+            return render(request, "accounts/password_invalid.html", {"detail": gettext(exc.message)},
+                          status=exc.status_code)
+        return await _enter(request, ctx, user)
 
     @get("/password/forgot", opt={"terms_exempt": True})
     async def forgot_form(self, request: Request[Any, Any, Any]) -> Any:
-        return render(request, "accounts/password_forgot.html", {"sent": False})
+        return render(request, "accounts/password_forgot.html", {"sent": False, "form": {}, "errors": {}})
 
     @post("/password/forgot", opt={"terms_exempt": True})
     async def forgot(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
         form = await request.form()
-        await PasswordService(ctx).request_reset(str(form.get("email") or ""))
+        email = str(form.get("email") or "")
+        try:
+            await PasswordService(ctx).request_reset(email, settle=settle_early(request, ctx.session))
+        except DomainError as exc:
+            return retry_after(render(request, "accounts/password_forgot.html",
+                                      {"sent": False, "form": {"email": email}, "errors": form_errors(exc)},
+                                      status=exc.status_code), exc)
         return render(request, "accounts/password_forgot.html", {"sent": True})
 
 
@@ -244,15 +279,19 @@ class SupportPages(Controller):
                     page: FromQuery[int] = 1) -> Any:
         status = status if status in set(RequestStatus) or status == "" else "pending"
         page = max(page, 1)
-        rows, total = await JoiningService(ctx).list_requests(status or None, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        service = JoiningService(ctx)
+        rows, total = await service.list_requests(status or None, PAGE_SIZE, (page - 1) * PAGE_SIZE)
         return render(request, "support/requests.html", {
             "rows": rows, "total": total, "status": status, "page": page,
+            "registered": await service.registered_emails(rows),
             "pages": max(1, -(-total // PAGE_SIZE)), "errors": {}})
 
     @get("/requests/{request_id:int}", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
     async def detail(self, request: Request[Any, Any, Any], ctx: Ctx, request_id: FromPath[int]) -> Any:
-        row = await JoiningService(ctx).get_request(request_id)
-        return render(request, "support/request_detail.html", {"row": row, "errors": {}})
+        service = JoiningService(ctx)
+        row = await service.get_request(request_id)
+        return render(request, "support/request_detail.html", {
+            "row": row, "errors": {}, "registered": await service.registered_emails([row])})
 
     @get("/requests/{request_id:int}/document", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)],
          media_type="application/pdf")
@@ -290,15 +329,31 @@ class SupportPages(Controller):
                       partial="support/_request_decision.html")
 
     @get("/outbox", guards=[requires(Permission.OUTBOX_READ)])
-    async def outbox(self, request: Request[Any, Any, Any], ctx: Ctx, recipient: FromQuery[str] = "", page: FromQuery[int] = 1) -> Any:
+    async def outbox(self, request: Request[Any, Any, Any], ctx: Ctx, recipient: FromQuery[str] = "",
+                     status: FromQuery[str] = "", page: FromQuery[int] = 1) -> Any:
         page = max(page, 1)
-        rows, total = await OutboxService(ctx).list(recipient or None, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        status = status if status in set(MailStatus) else ""
+        rows, total = await OutboxService(ctx).list(recipient or None, PAGE_SIZE, (page - 1) * PAGE_SIZE,
+                                                    status=status or None)
         return render(request, "support/outbox.html", {"rows": rows, "total": total, "recipient": recipient,
+                                                       "status": status, "statuses": list(MailStatus),
                                                        "page": page, "pages": max(1, -(-total // PAGE_SIZE))})
 
     @get("/outbox/{message_id:int}", guards=[requires(Permission.OUTBOX_READ)])
     async def outbox_message(self, request: Request[Any, Any, Any], ctx: Ctx, message_id: FromPath[int]) -> Any:
-        return render(request, "support/outbox_message.html", {"message": await OutboxService(ctx).get(message_id)})
+        return render(request, "support/outbox_message.html", {"message": await OutboxService(ctx).get(message_id),
+                                                               "errors": {}})
+
+    @post("/outbox/{message_id:int}/retry", guards=[requires(Permission.OUTBOX_RETRY)])
+    async def outbox_retry(self, request: Request[Any, Any, Any], ctx: Ctx, message_id: FromPath[int]) -> Any:
+        service = OutboxService(ctx)
+        try:
+            await service.retry(message_id)
+        except Conflict as exc:
+            return render(request, "support/outbox_message.html", {"message": await service.get(message_id),
+                                                                   "errors": form_errors(exc)},
+                          status=exc.status_code)
+        return redirect(request, f"/support/outbox/{message_id}?retried=1")
 
     @get("/terms", guards=[requires(Permission.TERMS_PUBLISH)])
     async def terms_admin(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:

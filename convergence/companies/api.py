@@ -9,6 +9,7 @@ from litestar.di import Provide
 
 from convergence.companies.services import TeamService, member_json
 from convergence.core.params import FromPath, JSONObject, Limit, Offset
+from convergence.core.ratelimit import THROTTLE_HANDLERS
 from convergence.core.web import Ctx, provide_ctx, signed_in
 
 
@@ -23,6 +24,7 @@ class TeamApi(Controller):
     tags = ["Team and rights"]
     guards = [signed_in]
     dependencies = {"ctx": Provide(provide_ctx)}
+    exception_handlers = THROTTLE_HANDLERS  # 429 with Retry-After
 
     @get("/members")
     async def members(self, ctx: Ctx, company_id: FromPath[int], limit: Limit = 50,
@@ -32,15 +34,13 @@ class TeamApi(Controller):
 
     @post("/invitations", status_code=201)
     async def invite(self, ctx: Ctx, company_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
-        service = TeamService(ctx)
-        invitation = await service.invite(company_id, data)
-        view = next(v for v in await service.members(company_id) if v.user.id == invitation.user_id)
-        return {**invitation_json(invitation), "rights": member_json(view)["rights"]}
+        invited = await TeamService(ctx).invite(company_id, data)
+        return {**invitation_json(invited.invitation), "rights": [r.as_json() for r in invited.rights]}
 
     @get("/invitations")
     async def invitations(self, ctx: Ctx, company_id: FromPath[int]) -> dict[str, Any]:
-        views = [v for v in await TeamService(ctx).members(company_id) if v.pending_invitation]
-        return {"items": [invitation_json(v.pending_invitation) for v in views], "total": len(views)}
+        invitations = await TeamService(ctx).pending_invitations(company_id)
+        return {"items": [invitation_json(i) for i in invitations], "total": len(invitations)}
 
     @post("/invitations/{invitation_id:int}/resend", status_code=200)
     async def resend(self, ctx: Ctx, company_id: FromPath[int], invitation_id: FromPath[int]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from convergence.companies.services import TeamService
 from convergence.core.errors import DomainError
 from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
+from convergence.core.ratelimit import retry_after
 from convergence.core.params import FromPath, FromQuery
 from convergence.core.web import Ctx, provide_ctx, signed_in
 
@@ -43,7 +44,9 @@ class TeamPages(Controller):
         user = member(ctx)
         service = TeamService(ctx)
         members = await service.members(user.company_id)
-        return {"members": members, "products": await service.products(user.company_id),
+        # Invitations to an address that has an account elsewhere have no member row of their own.
+        detached = [i for i in await service.pending_invitations(user.company_id) if i.user_id is None]
+        return {"members": members, "detached": detached, "products": await service.products(user.company_id),
                 "company": await service.company(user.company_id), "levels": LEVELS,
                 "is_manager": user.role == Role.MANAGER, "errors": {}, "form": {}, **extra}
 
@@ -61,8 +64,8 @@ class TeamPages(Controller):
             await TeamService(ctx).invite(user.company_id, data)
         except DomainError as exc:
             context = await self._context(ctx, errors=form_errors(exc), form=dict(form.items()))
-            return render(request, "team/team.html", context, partial="team/_invite_form.html",
-                          status=exc.status_code)
+            return retry_after(render(request, "team/team.html", context, partial="team/_invite_form.html",
+                                      status=exc.status_code), exc)
         return redirect(request, "/team?invited=1")
 
     @post("/members/{user_id:int}/rights")
@@ -93,8 +96,8 @@ class TeamPages(Controller):
         try:
             await method(user.company_id, object_id)
         except DomainError as exc:
-            return render(request, "team/team.html", await self._context(ctx, errors=form_errors(exc)),
-                          status=exc.status_code)
+            return retry_after(render(request, "team/team.html", await self._context(ctx, errors=form_errors(exc)),
+                                      status=exc.status_code), exc)
         return redirect(request, done_url)
 
     @post("/members/{user_id:int}/deactivate")

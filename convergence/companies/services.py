@@ -13,9 +13,11 @@ from convergence.accounts.validation import normalise_email, valid_email
 from convergence.companies.access import Level, member, product_level, require_company
 from convergence.companies.models import Company
 from convergence.companies.team_models import Invitation, MemberRight
+from convergence.core import ratelimit
 from convergence.core.context import Context
 from convergence.core.errors import Conflict, Forbidden, Invalid, NotFound
 from convergence.core.i18n import gettext as _
+from convergence.core.inputs import TextProblem, clean_text
 from convergence.core.models import AuditEvent, utcnow
 from convergence.core.permissions import Permission, has_permission
 
@@ -41,6 +43,19 @@ class MemberView:
     @property
     def held(self) -> dict[int | None, str]:
         return {r.product_id: r.level.label for r in self.rights}
+
+
+@dataclass
+class Invited:
+    """An invitation and the rights it gives (what the inviter is answered, whoever the address belongs to)."""
+
+    invitation: Invitation
+    rights: list[Right]
+
+
+def _right_order(right: Right) -> tuple[bool, int]:
+    """The global-strategy right first, then by product."""
+    return right.product_id is not None, right.product_id or 0
 
 
 def parse_rights(raw: object) -> list[Right]:
@@ -104,8 +119,14 @@ class TeamService:
             if invitation.user_id in views:
                 views[invitation.user_id].pending_invitation = invitation
         for view in views.values():
-            view.rights.sort(key=lambda r: (r.product_id is not None, r.product_id or 0))
+            view.rights.sort(key=_right_order)
         return list(views.values())
+
+    async def pending_invitations(self, company_id: int) -> list[Invitation]:
+        """Every pending invitation, those to an address that has an account elsewhere (no member row) included."""
+        self._require(company_id, Permission.TEAM_READ)
+        return list((await self.session.scalars(select(Invitation).where(
+            Invitation.company_id == company_id, Invitation.status == "pending").order_by(Invitation.id))).all())
 
     async def products(self, company_id: int) -> list[Any]:
         """The company's products, for the rights grid."""
@@ -154,53 +175,97 @@ class TeamService:
 
     # ------------------------------------------------------------------ invitations
 
-    async def invite(self, company_id: int, data: dict[str, Any]) -> Invitation:
-        inviter = self._require(company_id, Permission.TEAM_INVITE)
+    @staticmethod
+    def _invitee(data: dict[str, Any]) -> tuple[str, dict[str, str], str, dict[str, str]]:
+        """The address, the cleaned names and job title, the role, and what is wrong with them."""
         email = normalise_email(data.get("email"))
-        first_name = str(data.get("first_name") or "").strip()
-        last_name = str(data.get("last_name") or "").strip()
         role = data.get("role") or Role.CONTRIBUTOR
         problems: dict[str, str] = {}
         if not valid_email(email):
             problems["email"] = "The e-mail address is not valid."
-        if not first_name or len(first_name) > 100:
-            problems["first_name"] = "The first name is required (100 characters at most)."
-        if not last_name or len(last_name) > 100:
-            problems["last_name"] = "The last name is required (100 characters at most)."
+        required = {
+            "first_name": ("The first name is required (100 characters at most).", 100),
+            "last_name": ("The last name is required (100 characters at most).", 100),
+            "job_title": ("The job title is too long.", 150),
+        }
+        texts: dict[str, str] = {}
+        for name, (message, limit) in required.items():
+            try:
+                texts[name] = clean_text(data.get(name), max_len=limit, too_long=message)
+            except TextProblem as problem:
+                problems[name] = problem.message
+                continue
+            if not texts[name] and name != "job_title":
+                problems[name] = message
         if role not in (Role.MANAGER, Role.CONTRIBUTOR):
             problems["role"] = "The role is manager or contributor."
+        return email, texts, str(role), problems
+
+    async def invite(self, company_id: int, data: dict[str, Any]) -> Invited:
+        """Invite someone to the team. An address that already has an account in another company (or at ANS) is
+        answered exactly like a new one (no enumeration of people): the invitation is recorded without an
+        account, listed as pending, and the address's owner is told by mail. An address already in this company
+        is refused: the inviter sees the team anyway."""
+        inviter = self._require(company_id, Permission.TEAM_INVITE)
+        email, texts, role, problems = self._invitee(data)
         if problems:
             code = "invalid_email" if "email" in problems else "invalid_input"
             raise Invalid(next(iter(problems.values())), code=code, fields=problems)
-        rights = parse_rights(data.get("rights"))
+        rights = sorted(parse_rights(data.get("rights")), key=_right_order)
         if role == Role.MANAGER and inviter.role != Role.MANAGER:
             raise Forbidden("Only a manager can invite a manager.", code="rights_escalation")
         products = await self._check_products(company_id, rights)
         if inviter.role != Role.MANAGER:
             await self._check_no_escalation(rights, products)
-        if await self.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
-            raise Conflict("An account already exists for this e-mail address.", code="email_already_registered")
+        granted = rights if role == Role.CONTRIBUTOR else []
+        await ratelimit.limit_mails(self.ctx, "invitation", email)
+        owner = await self.session.scalar(select(User).where(User.email == email))
+        already_invited = await self.session.scalar(select(func.count()).select_from(Invitation).where(
+            Invitation.company_id == company_id, Invitation.email == email, Invitation.status == "pending"))
+        if (owner is not None and owner.company_id == company_id) or already_invited:
+            raise Conflict("This address is already a member of your team or invited to it.",
+                           code="email_already_registered")
 
-        user = User(email=email, first_name=first_name, last_name=last_name, role=role, company_id=company_id,
-                    active=True, job_title=str(data.get("job_title") or "")[:150])
-        self.session.add(user)
-        await self.session.flush()
-        if role == Role.CONTRIBUTOR:
-            await self._store_rights(company_id, user.id, rights)
-        invitation = Invitation(company_id=company_id, user_id=user.id, invited_by_id=inviter.id, email=email,
-                                role=role, status="pending", sent_count=1)
+        if owner is None:
+            owner = User(email=email, first_name=texts["first_name"], last_name=texts["last_name"], role=role,
+                         company_id=company_id, active=True, job_title=texts["job_title"])
+            self.session.add(owner)
+            await self.session.flush()
+            await self._store_rights(company_id, owner.id, granted)
+            invitation = Invitation(company_id=company_id, user_id=owner.id, invited_by_id=inviter.id, email=email,
+                                    role=role, status="pending", sent_count=1)
+            target_type, target_id = "user", owner.id
+        else:
+            invitation = Invitation(company_id=company_id, user_id=None, invited_by_id=inviter.id, email=email,
+                                    role=role, status="pending", sent_count=1)
         self.session.add(invitation)
         await self.session.flush()
-        await self._send_invitation(invitation, user, inviter)
-        self.ctx.audit("team.invited", target_type="user", target_id=user.id, company_id=company_id,
-                       email=email, role=role, rights=[r.as_json() for r in rights])
-        return invitation
+        if invitation.user_id is None:
+            target_type, target_id = "invitation", invitation.id
+        await self._send_invitation(invitation, owner, inviter)
+        self.ctx.audit("team.invited", target_type=target_type, target_id=target_id, company_id=company_id,
+                       email=email, role=role, rights=[r.as_json() for r in granted])
+        return Invited(invitation, granted)
 
     async def _send_invitation(self, invitation: Invitation, user: User, inviter: User) -> None:
+        """The invitation mail with its link; to an address that has an account elsewhere, a notice instead."""
         company = await self.session.get(Company, invitation.company_id)
+        subject = _("You are invited to join %(company)s on Convergence", company=company.name)
+        if invitation.user_id is None:
+            await self.ctx.mailer.send(
+                user.email, subject,
+                _("Hello %(name)s,\n\n%(inviter)s invited you to join the team of %(company)s on Convergence, but "
+                  "your address already has a Convergence account, and an account belongs to one company only. "
+                  "Nothing has changed for your account.\n\nIf you should work with %(company)s, ask %(inviter)s to "
+                  "invite another of your addresses, or write to ANS support: %(support)s\n"
+                  "If you do not know them, ignore this message.",
+                  name=user.first_name, inviter=inviter.full_name, company=company.name,
+                  support=self.ctx.settings.support_address),
+                kind="invitation_existing_account")
+            return
         token = await PasswordService(self.ctx).issue(user, "invitation", self.ctx.settings.invitation_link_hours)
         await self.ctx.mailer.send(
-            user.email, _("You are invited to join %(company)s on Convergence", company=company.name),
+            user.email, subject,
             _("Hello %(name)s,\n\n%(inviter)s invites you to join %(company)s on Convergence as %(role)s.\n\n"
               "Set your password with this link (valid %(days)s days, usable once):\n%(link)s\n\n"
               "Questions: %(support)s",
@@ -224,12 +289,17 @@ class TeamService:
         self._allowed(actor, Permission.TEAM_INVITE)
         if actor.role != Role.MANAGER and invitation.invited_by_id != actor.id:
             raise Forbidden("Only a manager or the person who sent it can resend this invitation.")
-        user = await self.session.get(User, invitation.user_id)
-        # The previous links stop working: only the newest e-mail is valid.
-        await self.session.execute(update(PasswordToken).where(
-            PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None)).values(used_at=utcnow()))
+        await ratelimit.limit_mails(self.ctx, "invitation", invitation.email)
+        if invitation.user_id is None:
+            recipient = await self.session.scalar(select(User).where(User.email == invitation.email))
+        else:
+            recipient = await self.session.get(User, invitation.user_id)
+            # The previous links stop working: only the newest e-mail is valid.
+            await self.session.execute(update(PasswordToken).where(
+                PasswordToken.user_id == recipient.id, PasswordToken.used_at.is_(None)).values(used_at=utcnow()))
         invitation.sent_count += 1
-        await self._send_invitation(invitation, user, actor)
+        if recipient is not None:
+            await self._send_invitation(invitation, recipient, actor)
         self.ctx.audit("team.invitation_resent", target_type="invitation", target_id=invitation.id,
                        company_id=company_id, email=invitation.email)
         return invitation
@@ -241,9 +311,10 @@ class TeamService:
         if actor.role != Role.MANAGER and invitation.invited_by_id != actor.id:
             raise Forbidden("Only a manager or the person who sent it can cancel this invitation.")
         invitation.status = "cancelled"
-        user = await self.session.get(User, invitation.user_id)
-        await self._end_access(user)
-        user.active = False
+        if invitation.user_id is not None:  # without an account of its own, there is no access to end
+            user = await self.session.get(User, invitation.user_id)
+            await self._end_access(user)
+            user.active = False
         self.ctx.audit("team.invitation_cancelled", target_type="invitation", target_id=invitation.id,
                        company_id=company_id, email=invitation.email)
 
@@ -314,4 +385,4 @@ def member_json(view: MemberView) -> dict[str, Any]:
             "invitation_id": view.pending_invitation.id if view.pending_invitation else None}
 
 
-__all__ = ["MemberView", "Right", "TeamService", "member", "member_json", "parse_rights"]
+__all__ = ["Invited", "MemberView", "Right", "TeamService", "member", "member_json", "parse_rights"]

@@ -10,6 +10,7 @@ from convergence.accounts.models import Role
 class Permission(StrEnum):
     ACCOUNT_REQUESTS_REVIEW = "account_requests:review"
     OUTBOX_READ = "outbox:read"
+    OUTBOX_RETRY = "outbox:retry"
     TERMS_PUBLISH = "terms:publish"
     COMPANIES_READ_ALL = "companies:read_all"
     REVIEW_READ = "review:read"
@@ -24,8 +25,8 @@ class Permission(StrEnum):
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.SUPPORT: frozenset({
-        Permission.ACCOUNT_REQUESTS_REVIEW, Permission.OUTBOX_READ, Permission.TERMS_PUBLISH,
-        Permission.COMPANIES_READ_ALL, Permission.REVIEW_READ, Permission.FAQ_FEEDBACK_READ,
+        Permission.ACCOUNT_REQUESTS_REVIEW, Permission.OUTBOX_READ, Permission.OUTBOX_RETRY,
+        Permission.TERMS_PUBLISH, Permission.COMPANIES_READ_ALL, Permission.REVIEW_READ, Permission.FAQ_FEEDBACK_READ,
     }),
     Role.REVIEWER: frozenset({
         Permission.COMPANIES_READ_ALL, Permission.REVIEW_READ, Permission.REVIEW_COMMENT,

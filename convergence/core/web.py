@@ -7,7 +7,9 @@ import hmac
 import logging
 from contextvars import ContextVar
 from datetime import timedelta
+from functools import lru_cache
 from http.cookies import SimpleCookie
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -98,8 +100,9 @@ async def provide_db(request: Request[Any, Any, Any]) -> AsyncSession:
 
 async def provide_ctx(request: Request[Any, Any, Any]) -> Context:
     user = request.scope.get("user")
-    return Context(session=db_session(request.scope), settings=settings_of(request), actor=user,
-                   ip=client_ip(request.scope))
+    settings = settings_of(request)
+    return Context(session=db_session(request.scope), settings=settings, actor=user,
+                   ip=client_ip(request.scope, settings.trusted_proxies))
 
 
 async def commit_on_success(response: Response[Any]) -> Response[Any]:
@@ -136,9 +139,46 @@ def release_write_gate(scope: Scope) -> None:
         gate.release()
 
 
-def client_ip(scope: Scope) -> str:
+@lru_cache(maxsize=16)
+def _networks(trusted_proxies: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    networks = []
+    for entry in trusted_proxies:
+        try:
+            networks.append(ip_network(entry.strip(), strict=False))
+        except ValueError:
+            log.warning("CONVERGENCE_TRUSTED_PROXIES: %r is neither an address nor a network; ignored", entry)
+    return tuple(networks)
+
+
+def _trusted(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
+
+
+def client_ip(scope: Scope, trusted_proxies: tuple[str, ...] = ()) -> str:
+    """The client's address: the direct peer, unless the peer is one of our reverse proxies
+    (`settings.trusted_proxies`, addresses or networks). Then `X-Forwarded-For` is read from the right (each proxy
+    appends the address it saw): the right-most address that is not itself a trusted proxy is the client. What lies
+    left of it was written by the client and proves nothing."""
     client = scope.get("client")
-    return client[0] if client else "unknown"
+    peer = client[0] if client else "unknown"
+    networks = _networks(trusted_proxies) if trusted_proxies else ()
+    if not networks or not _trusted(peer, networks):
+        return peer
+    forwarded = ",".join(value.decode("latin-1") for name, value in scope.get("headers", [])
+                         if name == b"x-forwarded-for")
+    address = peer
+    for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+        try:
+            address = str(ip_address(hop))
+        except ValueError:
+            break  # not an address: keep the last hop a trusted proxy vouched for
+        if not _trusted(address, networks):
+            break
+    return address
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
