@@ -14,7 +14,7 @@ from convergence.core.mail_views import OutboxService, outbox_json
 from convergence.core.permissions import Permission
 from convergence.core.params import FromPath, FromQuery, JSONObject, Limit, Offset
 from convergence.core.web import Ctx, provide_ctx, requires, signed_in
-from convergence.core.ratelimit import THROTTLE_HANDLERS, settle_early
+from convergence.core.ratelimit import settle_early
 
 
 
@@ -52,7 +52,6 @@ class JoiningApi(Controller):
     path = "/api/v1"
     tags = ["Joining"]
     dependencies = {"ctx": Provide(provide_ctx)}
-    exception_handlers = THROTTLE_HANDLERS  # 429 with Retry-After
 
     @post("/account-requests", status_code=201)
     async def file_request(self, ctx: Ctx, data: JSONObject) -> dict[str, Any]:

@@ -29,9 +29,9 @@ from convergence.core.params import FromPath, FromQuery
 from convergence.core import audit
 from convergence.core.models import utcnow
 from convergence.core.web import (Ctx, CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, answers_json, current_terms_version,
-                                  provide_ctx, requires, set_cookie, signed_in)
+                                  provide_ctx, requires, retry_after, set_cookie, signed_in)
 from convergence.core.security import new_token, session_csrf_token
-from convergence.core.ratelimit import retry_after, settle_early
+from convergence.core.ratelimit import settle_early
 
 PAGE_SIZE = 25
 JSON = "application/json"

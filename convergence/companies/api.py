@@ -9,7 +9,6 @@ from litestar.di import Provide
 
 from convergence.companies.services import TeamService, member_json
 from convergence.core.params import FromPath, JSONObject, Limit, Offset
-from convergence.core.ratelimit import THROTTLE_HANDLERS
 from convergence.core.web import Ctx, provide_ctx, signed_in
 
 
@@ -24,7 +23,6 @@ class TeamApi(Controller):
     tags = ["Team and rights"]
     guards = [signed_in]
     dependencies = {"ctx": Provide(provide_ctx)}
-    exception_handlers = THROTTLE_HANDLERS  # 429 with Retry-After
 
     @get("/members")
     async def members(self, ctx: Ctx, company_id: FromPath[int], limit: Limit = 50,

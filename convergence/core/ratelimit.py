@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Request
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convergence.core.context import Context
-from convergence.core.errors import DomainError, Throttled
+from convergence.core.errors import Throttled
 from convergence.core.models import RateEvent, utcnow
-from convergence.core.web import domain_error_handler, release_write_gate
+from convergence.core.web import release_write_gate
 
 # One sweep of a bucket's expired rows every PRUNE_EVERY recorded events (decided on the new row's id, so that it
 # needs neither a clock nor randomness).
@@ -146,22 +146,6 @@ async def prune(session: AsyncSession, bucket: str, *, before: datetime) -> None
 
 
 # ------------------------------------------------------------------------------------ answers
-
-def retry_after(response: Response[Any], exc: DomainError) -> Response[Any]:
-    """A refused request says when to come back (`Retry-After`, seconds)."""
-    if isinstance(exc, Throttled):
-        response.headers["Retry-After"] = str(exc.extra.get("retry_after") or 60)
-    return response
-
-
-def throttled_handler(request: Request[Any, Any, Any], exc: Throttled) -> Response[Any]:
-    """The app's answer to a domain error, plus `Retry-After`: give it to the controllers whose calls are
-    rate-limited (`exception_handlers = THROTTLE_HANDLERS`)."""
-    return retry_after(domain_error_handler(request, exc), exc)
-
-
-THROTTLE_HANDLERS = {Throttled: throttled_handler}
-
 
 def settle_early(request: Request[Any, Any, Any], session: AsyncSession) -> Callable[[], Awaitable[None]]:
     """For a handler that pads its answer (`at_least`): commit its unit of work at once and hand SQLite's write

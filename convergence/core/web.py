@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from convergence.accounts.models import ApiToken, TermsVersion, User, UserSession
 from convergence.core.context import Context
 from convergence.core.db import writing
-from convergence.core.errors import DomainError, Forbidden, NotAuthenticated, TermsNotAccepted
+from convergence.core.errors import DomainError, Forbidden, NotAuthenticated, TermsNotAccepted, Throttled
 from convergence.core.i18n import LANGUAGES, gettext, set_language
 from convergence.core.models import utcnow
 from convergence.core.permissions import Permission, has_permission
@@ -492,16 +492,24 @@ def _error_page(request: Request[Any, Any, Any], status: int, detail: str,
                     status_code=status, media_type=MediaType.HTML, headers=headers)
 
 
+def retry_after(response: Response[Any], exc: DomainError) -> Response[Any]:
+    """A refused request says when to come back (`Retry-After`, seconds); pages that show a throttled form's
+    error in place pass their answer through this too."""
+    if isinstance(exc, Throttled):
+        response.headers["Retry-After"] = str(exc.extra.get("retry_after") or 60)
+    return response
+
+
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     detail = gettext(exc.message)
     if answers_json(request):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return Response(exc.payload(detail), status_code=exc.status_code, headers=headers)
+        return retry_after(Response(exc.payload(detail), status_code=exc.status_code, headers=headers), exc)
     if isinstance(exc, NotAuthenticated) and request.method in SAFE_METHODS:
         return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)  # type: ignore[return-value]
     if isinstance(exc, TermsNotAccepted):
         return Redirect(f"/terms?next={quote(request.url.path)}", status_code=303)  # type: ignore[return-value]
-    return _error_page(request, exc.status_code, detail)
+    return retry_after(_error_page(request, exc.status_code, detail), exc)
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
