@@ -115,15 +115,6 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
 
-class SignInFailure(Base):
-    """Failed sign-ins, counted over a sliding window to throttle per account and per address."""
-
-    __tablename__ = "sign_in_failure"
-
-    email: Mapped[str] = mapped_column(String(320), index=True)
-    ip: Mapped[str] = mapped_column(String(64), index=True)
-
-
 class TermsVersion(Base):
     __tablename__ = "terms_version"
 
