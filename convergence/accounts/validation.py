@@ -21,7 +21,8 @@ def normalise_siren(value: object) -> str:
 
 
 def valid_siren(value: str) -> bool:
-    if len(value) != 9 or not value.isdigit():
+    # ASCII digits only: str.isdigit() also accepts '²' and '٣', which int() then refuses or misreads.
+    if len(value) != 9 or not value.isascii() or not value.isdigit():
         return False
     total = 0
     for index, char in enumerate(reversed(value)):

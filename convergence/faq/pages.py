@@ -10,6 +10,7 @@ from litestar.di import Provide
 
 from convergence.core.errors import Invalid
 from convergence.core.i18n import gettext
+from convergence.core.inputs import parse_int
 from convergence.core.pages import is_htmx, redirect, render
 from convergence.core.params import FromPath
 from convergence.core.permissions import Permission
@@ -22,7 +23,8 @@ FEEDBACK_VALUES = {"yes": True, "no": False}
 
 
 def _positive(value: str | None, default: int = 1) -> int:
-    return int(value) if value and value.isdigit() and 0 < int(value) < 10**6 else default
+    number = parse_int(value)
+    return number if number is not None and 0 < number < 10**6 else default
 
 
 class FaqPages(Controller):

@@ -100,7 +100,10 @@ def read_csv(content: bytes) -> list[ImportLine]:
     try:
         header: list[str] = []
         while not any(cell.strip() for cell in header):
-            header = next(reader)
+            row = next(reader, None)
+            if row is None:  # blank cells only ('" "')
+                raise Invalid("The file is empty.", code="import_empty")
+            header = row
         columns = [cell.strip().lower().lstrip("\ufeff") for cell in header]
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
         unknown = [c for c in columns if c and c not in COLUMNS]

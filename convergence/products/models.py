@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from convergence.core.models import Base, metadata
+
+
+IDENTITY_KEY_MAX = 400
 
 
 class OS(StrEnum):
@@ -53,7 +57,7 @@ class Product(Base):
     # For Mon Espace Santé: the name the citizen sees in the service catalogue.
     commercial_name: Mapped[str | None] = mapped_column(String(200))
     # Case-insensitive (name, edition, version, OS, device): the same product twice in a company is refused.
-    identity_key: Mapped[str] = mapped_column(String(400))
+    identity_key: Mapped[str] = mapped_column(String(IDENTITY_KEY_MAX))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     previous_version_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="SET NULL"),
                                                             index=True)
@@ -92,6 +96,11 @@ def compose_name(name: str, os: str, os_other: str, device: str) -> str:
 
 
 def identity_key(name: str, edition: str, version: str, os: str, os_other: str, device: str) -> str:
+    """Case-insensitive, whitespace-insensitive. Case folding lengthens some text ('ﬃ' → 'ffi', 'İ' → 'i̇'): a key
+    longer than its column is stored as its digest, which is as unique and always fits."""
     os_label = os_other if os == OS.OTHER else os
     parts = (name, edition, version, os_label, device)
-    return "\x1f".join(" ".join((p or "").split()).casefold() for p in parts)
+    key = "\x1f".join(" ".join((p or "").split()).casefold() for p in parts)
+    if len(key) <= IDENTITY_KEY_MAX:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()

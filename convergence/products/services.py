@@ -23,6 +23,7 @@ from convergence.companies.access import (
 from convergence.core.context import Context
 from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.i18n import gettext as _
+from convergence.core.inputs import TextProblem, clean_text, is_id
 from convergence.core.permissions import Permission
 from convergence.products.models import OS, Device, Kind, Product, compose_name, identity_key
 
@@ -32,6 +33,15 @@ EDITION_MAX = 100
 VERSION_MAX = 50
 COMMERCIAL_NAME_MAX = 200
 DESCRIPTION_MAX = 5000
+# Each text field: its column's length, and the sentence when the text (normalised) is longer.
+TEXT_LIMITS = {
+    "name": (NAME_MAX, "The name is too long (120 characters at most)."),
+    "os_other": (OS_OTHER_MAX, "The operating system name is too long (60 characters at most)."),
+    "edition": (EDITION_MAX, "The edition is too long (100 characters at most)."),
+    "version": (VERSION_MAX, "The version is too long (50 characters at most)."),
+    "commercial_name": (COMMERCIAL_NAME_MAX, "The commercial name is too long (200 characters at most)."),
+    "description": (DESCRIPTION_MAX, "The description is too long (5,000 characters at most)."),
+}
 # Beyond this the composed name is hard to read in catalogues: a warning, not a refusal.
 NAME_ADVISED_MAX = 60
 
@@ -116,23 +126,27 @@ def _choice(value: str, choices: type[OS] | type[Device]) -> str | None:
 
 
 def _text(data: dict[str, Any], name: str, problems: dict[str, str]) -> str | None:
+    """A text field as stored: normalised, single-line but for the description, within its column."""
     value = data.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
         problems[name] = "Must be text."
         return None
-    text = " ".join(value.split()) if name != "description" else value.strip()
-    if any(ord(c) < 32 and c not in "\n\r\t" or ord(c) == 127 for c in text):
-        problems[name] = "Must not contain control characters."
+    # os, device and kind are then checked against their choices, with their own sentence.
+    limit, too_long = TEXT_LIMITS.get(name, (DESCRIPTION_MAX, "This text is too long."))
+    try:
+        text = clean_text(value, max_len=limit, multiline=name == "description", too_long=too_long)
+    except TextProblem as exc:
+        problems[name] = exc.message
         return None
-    return text
+    return text if name == "description" else " ".join(text.split())
 
 
 def parse_base_ids(value: Any) -> list[int]:
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if not isinstance(value, list) or not all(is_id(v) for v in value):
         raise Invalid("The base products must be a list of product ids.", code="invalid_input",
                       fields={"base_product_ids": "Must be a list of product ids."})
     return list(dict.fromkeys(value))
@@ -145,8 +159,6 @@ def product_input(data: dict[str, Any], current: Product | None = None) -> Produ
     for name in FIELDS:
         if name in data:
             values[name] = _text(data, name, problems)
-    if problems:
-        raise Invalid("A text field was given a value of another type.", code="invalid_input", fields=problems)
     merged = ProductInput(
         name=current.name if current else "", os=current.os if current else "",
         os_other=current.os_other if current else "", device=current.device if current else "",
@@ -154,6 +166,8 @@ def product_input(data: dict[str, Any], current: Product | None = None) -> Produ
         kind=current.kind if current else Kind.BASE, description=current.description if current else "",
         commercial_name=current.commercial_name if current else None)
     for name, value in values.items():
+        if name in problems:
+            continue  # the current value stays; the field's problem is reported
         if name == "commercial_name":
             merged.commercial_name = value or None
         else:
@@ -162,36 +176,24 @@ def product_input(data: dict[str, Any], current: Product | None = None) -> Produ
         merged.base_product_ids = parse_base_ids(data.get("base_product_ids"))
 
     if not merged.name:
-        problems["name"] = "Give the name of the product."
-    elif len(merged.name) > NAME_MAX:
-        problems["name"] = "The name is too long (120 characters at most)."
+        problems.setdefault("name", "Give the name of the product.")
     os = _choice(merged.os, OS)
     if os is None:
-        problems["os"] = "Choose iOS, Android, Windows, Linux or Other."
+        problems.setdefault("os", "Choose iOS, Android, Windows, Linux or Other.")
     else:
         merged.os = os
     if merged.os == OS.OTHER:
         if not merged.os_other:
-            problems["os_other"] = "Name the operating system."
-        elif len(merged.os_other) > OS_OTHER_MAX:
-            problems["os_other"] = "The operating system name is too long (60 characters at most)."
+            problems.setdefault("os_other", "Name the operating system.")
     else:
         merged.os_other = ""
     device = _choice(merged.device, Device)
     if device is None:
-        problems["device"] = "Choose Mobile or Website."
+        problems.setdefault("device", "Choose Mobile or Website.")
     else:
         merged.device = device
-    if len(merged.edition) > EDITION_MAX:
-        problems["edition"] = "The edition is too long (100 characters at most)."
-    if len(merged.version) > VERSION_MAX:
-        problems["version"] = "The version is too long (50 characters at most)."
     if merged.kind not in (Kind.BASE, Kind.OPTION):
-        problems["kind"] = "Choose base or option."
-    if merged.commercial_name and len(merged.commercial_name) > COMMERCIAL_NAME_MAX:
-        problems["commercial_name"] = "The commercial name is too long (200 characters at most)."
-    if len(merged.description) > DESCRIPTION_MAX:
-        problems["description"] = "The description is too long (5,000 characters at most)."
+        problems.setdefault("kind", "Choose base or option.")
     if problems:
         first = next(iter(problems))
         code = {"os": "invalid_os", "device": "invalid_device", "kind": "invalid_kind"}.get(first, "invalid_input")
@@ -293,11 +295,14 @@ class ProductService:
         if not ids:
             raise Invalid("An option product must extend at least one base product.", code="option_needs_base",
                           fields={"base_product_ids": "Choose at least one base product."})
-        rows = {p.id: p for p in (await self.session.scalars(select(Product).where(Product.id.in_(ids)))).all()}
+        # The company's products, not `id IN (...)`: a list of ids as long as a request can carry would exceed
+        # the database's number of parameters.
+        rows = {p.id: p for p in (await self.session.scalars(select(Product).where(
+            Product.company_id == company_id))).all()}
         bases: list[Product] = []
         for base_id in ids:
             base = rows.get(base_id)
-            if (base is None or base.company_id != company_id or base.kind != Kind.BASE or base.id == self_id
+            if (base is None or base.kind != Kind.BASE or base.id == self_id
                     or await self.level(base) is None):
                 raise Invalid("Each base product must be a base product of your company.",
                               code="invalid_base_product", base_product_id=base_id,

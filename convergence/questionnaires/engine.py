@@ -7,15 +7,19 @@ Sentences are English msgids carried as Phrases: translated and formatted (numbe
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from convergence.core.errors import Invalid
 from convergence.core.formatting import Phrase, local_today
+from convergence.core.inputs import TextProblem, clean_text
 from convergence.questionnaires.models import Item
 
 INVALID = "invalid_answer"
+TEXT_MAX = 5000
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 TODAY = "today"
 # Beyond what a JSON number keeps exactly (2**53): refused even where an item declares no bounds.
 NUMBER_LIMIT = 10**15
@@ -192,11 +196,16 @@ def coerce(item: Item, value: Any, today: date | None = None) -> Any:
             return [v for v in values if v in value]  # option order, no duplicates
         raise _fail(item, "This answer must be a list of the proposed options.")
     if kind == "text":
-        if isinstance(value, str) and len(value) <= 5000:
-            return value.strip()
+        try:
+            if isinstance(value, str):
+                return clean_text(value, max_len=TEXT_MAX, multiline=True)
+        except TextProblem as exc:
+            if not exc.too_long:
+                raise _fail(item, exc.message) from None
         raise _fail(item, "This answer must be a text of at most 5,000 characters.")
     if kind == "number":
-        if _is_number(value) and math.isfinite(value):
+        # An integer beyond a float (a 401-digit one) is compared exactly, never converted.
+        if _is_number(value) and (isinstance(value, int) or math.isfinite(value)):
             return _check_number(item, value)
         raise _fail(item, "This answer must be a number.")
     if kind == "date":
@@ -209,7 +218,7 @@ def coerce(item: Item, value: Any, today: date | None = None) -> Any:
 
 
 def _parse_date(value: Any) -> date | None:
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:

@@ -14,7 +14,7 @@ from convergence.companies.access import Level, member
 from convergence.core.errors import DomainError
 from convergence.core.formatting import format_maturity, format_time
 from convergence.core.i18n import current_language, gettext
-from convergence.core.inputs import parse_int
+from convergence.core.inputs import parse_decimal, parse_int
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath, FromQuery
 from convergence.core.web import Ctx, answers_json, provide_ctx, signed_in
@@ -68,9 +68,8 @@ def value_from_form(item: Item, form: Any) -> Any:
     if item.type == "boolean":
         return {"true": True, "false": False}.get(value, value)
     if item.type == "number":
-        try:
-            number = float(value.replace(",", "."))
-        except ValueError:
+        number = parse_decimal(value)
+        if number is None:
             return value  # the engine refuses it with a clear sentence
         return int(number) if number.is_integer() else number
     return value

@@ -16,6 +16,7 @@ from convergence.core.context import Context
 from convergence.core.errors import Conflict, Forbidden, Invalid, NotFound
 from convergence.core.i18n import current_language, gettext as _
 from convergence.core.formatting import local_today
+from convergence.core.inputs import clean_field, is_id
 from convergence.core.models import AuditEvent, utcnow
 from convergence.core.permissions import Permission, has_permission
 from convergence.products.models import Product
@@ -33,6 +34,14 @@ from convergence.questionnaires.models import (
 )
 
 EDITABLE = (Status.NOT_STARTED, Status.DRAFT)
+COMMENT_MAX = 5000
+
+
+def clean_comment(field: str, raw: object) -> str:
+    """A comment as stored (returning a response, reviewing it): refused beyond COMMENT_MAX characters at its
+    field, never cut, since it is mailed and shown whole."""
+    return clean_field(field, raw, max_len=COMMENT_MAX, multiline=True,
+                       too_long="A comment is limited to 5,000 characters.", too_long_code="comment_too_long")
 
 
 def localized(obj: Any, field: str) -> str:
@@ -183,11 +192,11 @@ class QuestionnaireService:
 
     async def enrol(self, product_id: int, raw_step_ids: object) -> list[int]:
         product = await self._product(product_id, Level.EDIT)
-        if not isinstance(raw_step_ids, list) or not all(
-                isinstance(s, int) and not isinstance(s, bool) for s in raw_step_ids):
+        if not isinstance(raw_step_ids, list) or not all(is_id(s) for s in raw_step_ids):
             raise Invalid("step_ids must be a list of step ids.", code="invalid_steps")
         wanted = set(raw_step_ids)
-        steps = {s.id: s for s in (await self.session.scalars(select(Step).where(Step.id.in_(wanted)))).all()}
+        # Every step (a few), not `id IN (...)`: a request can carry more ids than a query takes parameters.
+        steps = {s.id: s for s in (await self.session.scalars(select(Step))).all() if s.id in wanted}
         if set(steps) != wanted:
             raise Invalid("One of the steps does not exist.", code="invalid_steps")
         if any(s.requires_commercial_name for s in steps.values()) and not (product.commercial_name or "").strip():
@@ -362,7 +371,7 @@ class QuestionnaireService:
 
     async def copy_preview(self, response_id: int, source_id: object) -> CopyPreview:
         response, _product, _held = await self._response(response_id, Level.EDIT)
-        if not isinstance(source_id, int) or isinstance(source_id, bool):
+        if not is_id(source_id):
             raise Invalid("Choose the response to copy from.", code="invalid_input",
                           fields={"source_response_id": "Choose the response to copy from."})
         source, source_product, _ = await self._response(source_id, Level.READ)
@@ -473,13 +482,13 @@ class QuestionnaireService:
 
     async def return_for_changes(self, response_id: int, comment: object) -> Response:
         response, product, _held = await self._response(response_id, Level.VALIDATE)
-        text = comment.strip() if isinstance(comment, str) else ""
+        text = clean_comment("comment", comment)
         if not text:
             raise Invalid("Say what needs to change: the contributors will read your comment.",
                           code="comment_required", fields={"comment": "Say what needs to change."})
         if response.status != Status.SUBMITTED:
             raise Conflict("Only a submitted response can be returned for changes.", code="invalid_transition")
-        await self._change(response, status=Status.DRAFT, return_comment=text[:5000])
+        await self._change(response, status=Status.DRAFT, return_comment=text)
         notified = await self._notify(response, product, await self._contributors(response), "response_returned",
                                       _("A questionnaire was returned for changes"),
                                       _("%(actor)s returned “%(questionnaire)s” for %(target)s with this comment:"

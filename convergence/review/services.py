@@ -37,7 +37,7 @@ from convergence.core.csv_safe import csv_text, xlsx_bytes
 from convergence.core.errors import Invalid, NotFound
 from convergence.core.i18n import current_language
 from convergence.core.i18n import gettext as _
-from convergence.core.inputs import parse_int
+from convergence.core.inputs import parse_decimal, parse_int
 from convergence.core.models import AuditEvent
 from convergence.core.permissions import Permission
 from convergence.products.models import OS, Product, compose_name
@@ -53,7 +53,7 @@ from convergence.questionnaires.models import (
     Theme,
     Track,
 )
-from convergence.questionnaires.services import QuestionnaireService, local_today, localized
+from convergence.questionnaires.services import QuestionnaireService, clean_comment, local_today, localized
 from convergence.review.models import ReviewComment
 
 STATUSES = [s.value for s in Status]  # least advanced first
@@ -61,7 +61,6 @@ SORTS = ("company", "product", "step", "status", "maturity", "validated_at")
 MIN_COMPANIES = 3  # a market average is shown only when at least this many companies contribute to a theme
 PAGE_SIZE = 25
 MAX_LIMIT = 200
-COMMENT_MAX = 5000
 EXPORT_COLUMNS = ("product_id", "company_id", "company_name", "display_name", "step_id", "step", "status",
                   "status_label", "maturity", "validated_at")
 MATURITY_COLUMN = EXPORT_COLUMNS.index("maturity")
@@ -106,11 +105,8 @@ def _int(raw: str, name: str, sentence: str) -> int:
 
 def _maturity(raw: str, name: str) -> float:
     sentence = "A maturity bound is a number from 0 to 100."
-    try:
-        value = float(raw.replace(",", "."))
-    except ValueError:
-        raise Invalid(sentence, code="invalid_filter", fields={name: sentence}) from None
-    if not math.isfinite(value) or not 0 <= value <= 100:
+    value = parse_decimal(raw)
+    if value is None or not 0 <= value <= 100:
         raise Invalid(sentence, code="invalid_filter", fields={name: sentence})
     return value
 
@@ -523,13 +519,10 @@ class ReviewService:
     async def add_comment(self, response_id: int, body: object) -> ReviewComment:
         author = self.ctx.require(Permission.REVIEW_COMMENT)
         response = await self._any_response(response_id)
-        text = body.strip() if isinstance(body, str) else ""
+        text = clean_comment("body", body)
         if not text:
             raise Invalid("Write the comment the company will read.", code="comment_required",
                           fields={"body": "Write the comment the company will read."})
-        if len(text) > COMMENT_MAX:
-            raise Invalid("A comment is limited to 5,000 characters.", code="comment_too_long",
-                          fields={"body": "A comment is limited to 5,000 characters."})
         comment = ReviewComment(response_id=response.id, author_id=author.id, body=text)
         self.session.add(comment)
         await self.session.flush()
