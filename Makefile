@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate fixtures demo bench clean
+.PHONY: run test install locale messages migrate fixtures demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-migrate: install
+# French catalogues: .po (committed) compiled to .mo (built here, ignored by git).
+locale: install
+	$(BIN)/convergence i18n compile
+
+# Every msgid of the code and templates, for translators: var/messages.pot.
+messages: install
+	$(BIN)/convergence i18n extract
+
+migrate: locale
 	mkdir -p var
 	$(BIN)/convergence db upgrade
 
@@ -34,7 +42,7 @@ run: demo
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop; e-mailed links use $$CONVERGENCE_BASE_URL)"
 	$(BIN)/convergence serve --host $(HOST) --port $(PORT)
 
-test: install
+test: locale
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -76,6 +76,38 @@ def db_restore(path: Path, yes: bool) -> None:
 
 
 @main.group()
+def i18n() -> None:
+    """Translation catalogues (locale/<lang>/LC_MESSAGES/*.po)."""
+
+
+@i18n.command("compile")
+def i18n_compile() -> None:
+    """Compile every .po whose .mo is missing or older (the app does it too at start-up)."""
+    from convergence.core.i18n import compile_catalogues
+
+    written = compile_catalogues(Settings.from_env().locale_dir)
+    click.echo(f"{len(written)} catalogue(s) compiled.")
+
+
+@i18n.command("extract")
+@click.option("--output", default="var/messages.pot", show_default=True, type=click.Path(path_type=Path))
+def i18n_extract(output: Path) -> None:
+    """Write every msgid of the code and templates to a .pot template, for translators."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    from convergence.core.messages import all_messages
+
+    catalog = Catalog(project="convergence")
+    for message in sorted(all_messages(Settings.from_env().root), key=str):
+        catalog.add(message)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("wb") as fh:
+        write_po(fh, catalog, omit_header=False)
+    click.echo(f"{len(catalog)} messages written to {output}.")
+
+
+@main.group()
 def fixtures() -> None:
     """Reference data from fixtures/."""
 

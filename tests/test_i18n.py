@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from click.testing import CliRunner
 
+from convergence.cli import main
 from convergence.core.i18n import compile_catalogues, load_catalogues, ngettext, set_language
 from convergence.core.messages import all_messages
 from tests.conftest import ROOT
@@ -74,3 +76,14 @@ def test_an_edited_catalogue_is_compiled_again(tmp_path: Path):
                   'msgid "Draft"\nmsgstr "Brouillon"\n', encoding="utf-8")
     assert compile_catalogues(tmp_path) == [folder / "x.mo"]
     assert compile_catalogues(tmp_path) == []  # up to date: nothing rewritten
+
+
+def test_the_extract_command_writes_every_message_with_its_plural(tmp_path: Path):
+    output = tmp_path / "messages.pot"
+    result = CliRunner().invoke(main, ["i18n", "extract", "--output", str(output)],
+                                env={"CONVERGENCE_ROOT": str(ROOT), "CONVERGENCE_SECRET_KEY": "x"})
+    assert result.exit_code == 0, result.output
+    with output.open("rb") as fh:
+        extracted = {m.id for m in read_po(fh) if m.id}
+    assert ("%(num)s answer", "%(num)s answers") in extracted
+    assert extracted == all_messages(ROOT)
