@@ -17,6 +17,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import IntegrityError
 
 from convergence import __version__
+from convergence.companies.services import read_products_with
 from convergence.core import logs
 from convergence.core.db import create_engine, create_sessionmaker, write_gate
 from convergence.core.errors import DomainError
@@ -24,7 +25,7 @@ from convergence.core.formatting import FILTERS
 from convergence.core.inputs import input_guard
 from convergence.core.mail_sender import run_sender
 from convergence.core.i18n import current_language, gettext, load_catalogues, ngettext
-from convergence.core.permissions import Permission, has_permission
+from convergence.identity.permissions import Permission, has_permission
 from convergence.core.web import (
     commit_on_success,
     csrf_guard,
@@ -34,8 +35,10 @@ from convergence.core.web import (
     internal_error_handler,
     security_headers,
     SessionMiddleware,
-    terms_gate,
 )
+from convergence.identity.web import authenticate, terms_gate
+from convergence.products.services import products_for_rights
+from convergence.questionnaires.services import subscribe_hooks
 from convergence.questionnaires.worklist import remember_strategy_access
 from convergence.routes import route_handlers
 from convergence.settings import Settings
@@ -65,6 +68,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     load_catalogues(settings.locale_dir)
     logs.install()
+    # Identity sits below the domains: they plug in here what it announces or needs from them.
+    subscribe_hooks()
+    read_products_with(products_for_rights)
 
     async def startup(app: Litestar) -> None:
         app.state.engine = create_engine(settings)
@@ -96,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
         on_startup=[startup],
         on_shutdown=[shutdown],
-        middleware=[SessionMiddleware()],
+        middleware=[SessionMiddleware(authenticate)],
         guards=[input_guard, csrf_guard, terms_gate],
         before_request=remember_strategy_access,
         after_request=commit_on_success,

@@ -14,11 +14,12 @@ from convergence.accounts.models import Role, TermsVersion, User
 from convergence.accounts.validation import normalise_email, valid_email
 from convergence.companies.models import Company
 from convergence.companies.services import TeamService
-from convergence.core.context import Context
+from convergence.identity.context import Context
 from convergence.core import audit
 from convergence.core.db import create_engine, create_sessionmaker, unit_of_work
 from convergence.core.errors import Conflict, Invalid
 from convergence.core.security import hash_password, password_problems
+from convergence.faq.fixtures import load_faq
 from convergence.products.models import Product
 from convergence.products.services import ProductService, product_input
 from convergence.questionnaires import engine as rules
@@ -53,20 +54,7 @@ Loader = Callable[[Settings, AsyncSession], Awaitable[int]]
 
 def loaders() -> dict[str, Loader]:
     """Each domain's fixture loader, in dependency order."""
-    found: dict[str, Loader] = {"terms": load_terms}
-    try:
-        from convergence.faq.fixtures import load_faq
-    except ImportError:
-        pass
-    else:
-        found["faq"] = load_faq
-    try:
-        from convergence.questionnaires.fixtures import load_questionnaires
-    except ImportError:
-        pass
-    else:
-        found["questionnaires"] = load_questionnaires
-    return found
+    return {"terms": load_terms, "faq": load_faq, "questionnaires": load_questionnaires}
 
 
 async def load_all(settings: Settings) -> dict[str, int]:

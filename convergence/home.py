@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from convergence.accounts.models import AccountRequest, RequestStatus
 from convergence.core.pages import render
-from convergence.core.permissions import Permission, has_permission
-from convergence.core.web import Ctx, provide_ctx
+from convergence.identity.permissions import Permission, has_permission
+from convergence.identity.web import Ctx, provide_ctx
 from convergence.questionnaires.services import localized
 from convergence.questionnaires.worklist import WorklistService
 

@@ -181,11 +181,13 @@ def test_fixture_bounds_are_checked():
 
 def test_every_engine_sentence_has_a_french_translation():
     """The catalogue check (test_i18n) does not see sentences given to `_fail` or `Phrase`: checked here."""
-    tree = ast.parse((ROOT / "convergence" / "questionnaires" / "engine.py").read_text(encoding="utf-8"))
     found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_fail", "Phrase"):
-            found.update(a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+    for module in ("engine.py", "item_types.py"):  # the item types' sentences live in item_types
+        tree = ast.parse((ROOT / "convergence" / "questionnaires" / module).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_fail", "Phrase"):
+                found.update(a.value for a in node.args
+                             if isinstance(a, ast.Constant) and isinstance(a.value, str))
     assert len(found) > 20
     with (ROOT / "locale" / "fr" / "LC_MESSAGES" / "values.po").open("rb") as fh:
         catalogue = {m.id: m.string for m in read_po(fh, locale="fr") if m.id}

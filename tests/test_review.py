@@ -27,7 +27,6 @@ from convergence.questionnaires.models import (
     Track,
 )
 from convergence.review.models import ReviewComment
-from convergence.review.services import theme_stats
 from tests.factories import csrf, make_company, make_user, page_login, token_for
 
 
@@ -322,20 +321,6 @@ async def test_charts_count_statuses_per_step_and_spread_theme_scores(client, db
     filtered = (await client.get(f"/api/v1/review/charts?company={world['third']}", headers=reviewer)).json()
     assert sum(s["total"] for s in filtered["steps"]) == 2
     assert {t["theme"]: (t["minimum"], t["maximum"]) for t in filtered["themes"]} == {"ins": (90, 90)}
-
-
-def test_theme_box_plot_from_grouped_scores_matches_the_plain_figures():
-    """The database hands over (score, how many) pairs; quartiles, mean and histogram are those of the
-    expanded list of scores (linear interpolation between ranks)."""
-    scores = [10, 20, 20, 20, 35.5, 50, 50, 90, 100]
-    stats = theme_stats("ins", "INS", [(20, 3), (100, 1), (10, 1), (50, 2), (35.5, 1), (90, 1)])
-    assert (stats.count, stats.minimum, stats.maximum) == (9, 10, 100)
-    assert (stats.q1, stats.median, stats.q3) == (20, 35.5, 50)
-    assert stats.mean == round(sum(scores) / len(scores), 1)
-    assert stats.histogram == [1, 4, 2, 0, 2]
-    assert theme_stats("ins", "INS", [(42, 2)]).q1 == 42 and theme_stats("psc", "PSC", []).count == 0
-    # Between ranks: of four scores, the first quartile lies three quarters of the way from the 1st to the 2nd.
-    assert theme_stats("x", "X", [(0, 1), (10, 1), (20, 1), (30, 1)]).q1 == 7.5
 
 
 # ------------------------------------------------------------------------------------------- drill-down

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from convergence.accounts import services as account_services
 from convergence.accounts.services import AuthService
-from convergence.core.context import Context
+from convergence.identity.context import Context
 from convergence.core.db import unit_of_work
 from convergence.core.errors import DomainError
 from convergence.core.models import OutboxMessage

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event, select
 
 from convergence.companies.team_models import MemberRight
-from convergence.core.context import Context
+from convergence.identity.context import Context
 from convergence.core.db import unit_of_work
 from convergence.accounts.models import User
 from convergence.questionnaires import engine

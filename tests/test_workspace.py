@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from convergence.accounts.models import User
 from convergence.companies.team_models import MemberRight
-from convergence.core.context import Context
+from convergence.identity.context import Context
 from convergence.core.db import unit_of_work
 from convergence.core.errors import DomainError
 from convergence.questionnaires.models import Item, Response

@@ -22,14 +22,14 @@ from convergence.accounts.validation import normalise_siren, valid_siren
 from convergence.core.errors import Conflict, DomainError, Invalid
 from convergence.core.i18n import LANGUAGES, gettext
 from convergence.core.mail import MailStatus
-from convergence.core.mail_views import OutboxService
+from convergence.identity.mail_views import OutboxService
 from convergence.core.pages import form_errors, redirect, render, safe_next
-from convergence.core.permissions import Permission
+from convergence.identity.permissions import Permission
 from convergence.core.params import FromPath, FromQuery
 from convergence.core import audit
 from convergence.core.models import utcnow
-from convergence.core.web import (Ctx, CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, answers_json, current_terms_version,
-                                  provide_ctx, requires, retry_after, set_cookie, signed_in)
+from convergence.core.web import CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, answers_json, retry_after, set_cookie
+from convergence.identity.web import Ctx, current_terms_version, provide_ctx, requires, signed_in
 from convergence.core.security import new_token, session_csrf_token
 from convergence.core.ratelimit import settle_early
 

@@ -30,7 +30,7 @@ from convergence.accounts.validation import (
 )
 from convergence.companies.models import Company
 from convergence.companies.team_models import Invitation
-from convergence.core import audit, ratelimit
+from convergence.core import audit, events, ratelimit
 from convergence.core.errors import (
     BadRequest,
     Conflict,
@@ -40,10 +40,10 @@ from convergence.core.errors import (
     Throttled,
 )
 from convergence.core.i18n import gettext as _
-from convergence.core.context import Context
+from convergence.identity.context import Context
 from convergence.core.inputs import TextProblem, clean_text
 from convergence.core.models import utcnow
-from convergence.core.permissions import Permission
+from convergence.identity.permissions import Permission
 from convergence.core.security import (
     hash_password_async,
     new_token,
@@ -296,9 +296,7 @@ class JoiningService:
               name=user.first_name, company=company.name, hours=self.ctx.settings.password_link_hours,
               link=link, support=self.ctx.settings.support_address),
             kind="account_created")
-        from convergence.questionnaires.services import ensure_global_responses
-
-        await ensure_global_responses(self.session, company.id)
+        await events.emit(self.session, events.COMPANY_CREATED, company_id=company.id)
         self.ctx.audit("account_request.approved", target_type="account_request", target_id=request.id,
                        company_id=company.id, user_id=user.id)
         self.ctx.audit("company.created", target_type="company", target_id=company.id, company_id=company.id)

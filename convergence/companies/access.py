@@ -6,25 +6,12 @@ contributors hold the rights stored for them by the team service, plus edit on t
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 from convergence.accounts.models import Role, User
-from convergence.core.context import Context
+from convergence.identity.context import Context
 from convergence.core.errors import Forbidden, NotAuthenticated, NotFound
+from convergence.companies.rights import Level, rights_by_product, stored_levels
 
-
-class Level(IntEnum):
-    READ = 1
-    EDIT = 2
-    VALIDATE = 3
-
-    @classmethod
-    def parse(cls, value: str) -> Level:
-        return {"read": cls.READ, "edit": cls.EDIT, "validate": cls.VALIDATE}[value]
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
+__all__ = ["Level", "member", "product_level", "readable_product_ids", "require_company", "require_level"]
 
 
 def member(ctx: Context) -> User:
@@ -44,6 +31,10 @@ def require_company(ctx: Context, company_id: int) -> User:
     return user
 
 
+# A contributor may edit the products they created, whatever their stored rights (worklist.py lists them too).
+CREATOR_LEVEL = Level.EDIT
+
+
 async def product_level(ctx: Context, product_id: int | None, created_by_id: int | None = None) -> Level | None:
     """The level the actor holds on a product of their own company (None: no right at all).
 
@@ -54,13 +45,11 @@ async def product_level(ctx: Context, product_id: int | None, created_by_id: int
         return Level.VALIDATE
     levels = await _contributor_levels(ctx, user, product_id)
     if created_by_id is not None and created_by_id == user.id:
-        levels.append(Level.EDIT)
+        levels.append(CREATOR_LEVEL)
     return max(levels) if levels else None
 
 
 async def _contributor_levels(ctx: Context, user: User, product_id: int | None) -> list[Level]:
-    from convergence.companies.rights import stored_levels
-
     return await stored_levels(ctx.session, user.id, product_id)
 
 
@@ -72,8 +61,6 @@ async def readable_product_ids(ctx: Context) -> set[int] | None:
     user = member(ctx)
     if user.role == Role.MANAGER:
         return None
-    from convergence.companies.rights import rights_by_product
-
     ids = {pid for pid in (await rights_by_product(ctx.session, user.id)) if pid is not None}
     return ids
 

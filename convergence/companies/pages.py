@@ -14,7 +14,8 @@ from convergence.core.errors import DomainError
 from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath, FromQuery
-from convergence.core.web import Ctx, provide_ctx, retry_after, signed_in
+from convergence.core.web import retry_after
+from convergence.identity.web import Ctx, provide_ctx, signed_in
 
 LEVELS = ("read", "edit", "validate")
 

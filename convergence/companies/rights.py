@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from enum import IntEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convergence.companies.team_models import MemberRight
 
-if TYPE_CHECKING:
-    from convergence.companies.access import Level
+
+class Level(IntEnum):
+    """A right on a product, ordered: read < edit < validate."""
+
+    READ = 1
+    EDIT = 2
+    VALIDATE = 3
+
+    @classmethod
+    def parse(cls, value: str) -> Level:
+        return {"read": cls.READ, "edit": cls.EDIT, "validate": cls.VALIDATE}[value]
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
 
 
 async def stored_levels(session: AsyncSession, user_id: int, product_id: int | None) -> list[Level]:
-    from convergence.companies.access import Level
-
     condition = MemberRight.product_id.is_(None) if product_id is None else MemberRight.product_id == product_id
     levels = (await session.scalars(select(MemberRight.level).where(MemberRight.user_id == user_id, condition))).all()
     return [Level.parse(level) for level in levels]
@@ -23,8 +34,6 @@ async def stored_levels(session: AsyncSession, user_id: int, product_id: int | N
 
 async def rights_by_product(session: AsyncSession, user_id: int) -> dict[int | None, Level]:
     """Every stored right of a user, highest level per product (None: global strategy)."""
-    from convergence.companies.access import Level
-
     held: dict[int | None, Level] = {}
     for product_id, level in (await session.execute(
             select(MemberRight.product_id, MemberRight.level).where(MemberRight.user_id == user_id))).all():

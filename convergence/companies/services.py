@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import column, delete, func, select, table, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from convergence.accounts.models import ApiToken, PasswordToken, Role, User, UserSession
 from convergence.accounts.services import PasswordService
@@ -14,12 +16,27 @@ from convergence.companies.access import Level, member, product_level, require_c
 from convergence.companies.models import Company
 from convergence.companies.team_models import Invitation, MemberRight
 from convergence.core import ratelimit
-from convergence.core.context import Context
+from convergence.identity.context import Context
 from convergence.core.errors import Conflict, Forbidden, Invalid, NotFound
 from convergence.core.i18n import gettext as _
 from convergence.core.inputs import TextProblem, clean_text
 from convergence.core.models import AuditEvent, utcnow
-from convergence.core.permissions import Permission, has_permission
+from convergence.identity.permissions import Permission, has_permission
+
+# Rights name products, but identity sits below the products domain and never imports it (tests/test_layers.py).
+# The checks read the product table by name (which ids exist in the company, who created them); the rights grid,
+# which shows products' display names (products' naming rule), gets them from a reader products plug in:
+# `read_products_with(products.services.products_for_rights)`, wired in `convergence.app.create_app`.
+_PRODUCT = table("product", column("id"), column("company_id"), column("created_by_id"))
+
+ProductReader = Callable[[AsyncSession, int], Awaitable[list[Any]]]
+_product_reader: ProductReader | None = None
+
+
+def read_products_with(reader: ProductReader) -> None:
+    global _product_reader
+    _product_reader = reader
+
 
 RIGHTS_ACTIONS = ("team.invited", "team.rights_changed", "team.member_deactivated", "team.invitation_cancelled",
                   "team.invitation_resent")
@@ -129,12 +146,11 @@ class TeamService:
             Invitation.company_id == company_id, Invitation.status == "pending").order_by(Invitation.id))).all())
 
     async def products(self, company_id: int) -> list[Any]:
-        """The company's products, for the rights grid."""
-        from convergence.products.models import Product
-
+        """The company's products (objects with `id` and `display_name`), for the rights grid."""
         require_company(self.ctx, company_id)
-        return list((await self.session.scalars(select(Product).where(Product.company_id == company_id)
-                                                .order_by(Product.id))).all())
+        if _product_reader is None:
+            raise RuntimeError("No product reader: convergence.app wires products' one (read_products_with).")
+        return await _product_reader(self.session, company_id)
 
     async def audit_trail(self, company_id: int, limit: int = 50, offset: int = 0) -> tuple[list[AuditEvent], int]:
         self._require(company_id, Permission.TEAM_MANAGE)
@@ -147,13 +163,12 @@ class TeamService:
     # ------------------------------------------------------------------ rights checks
 
     async def _check_products(self, company_id: int, rights: list[Right]) -> dict[int, Any]:
-        from convergence.products.models import Product
-
+        """The rows (id, created_by_id) of the products the rights name, all of the company's."""
         ids = {r.product_id for r in rights if r.product_id is not None}
         if not ids:
             return {}
-        found = {p.id: p for p in (await self.session.scalars(select(Product).where(
-            Product.company_id == company_id, Product.id.in_(ids)))).all()}
+        found = {p.id: p for p in (await self.session.execute(select(_PRODUCT.c.id, _PRODUCT.c.created_by_id).where(
+            _PRODUCT.c.company_id == company_id, _PRODUCT.c.id.in_(ids)))).all()}
         if set(found) != ids:
             raise Invalid("A right names a product that does not exist in your company.", code="invalid_product")
         return found
@@ -377,12 +392,4 @@ class TeamService:
             PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None)).values(used_at=now))
 
 
-def member_json(view: MemberView) -> dict[str, Any]:
-    user = view.user
-    return {"user_id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
-            "role": user.role, "active": user.active, "rights": [r.as_json() for r in view.rights],
-            "pending": view.pending_invitation is not None,
-            "invitation_id": view.pending_invitation.id if view.pending_invitation else None}
-
-
-__all__ = ["Invited", "MemberView", "Right", "TeamService", "member", "member_json", "parse_rights"]
+__all__ = ["Invited", "MemberView", "Right", "TeamService", "member", "parse_rights"]

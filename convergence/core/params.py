@@ -25,4 +25,4 @@ Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0, le=MAX_INT)]  # beyond 64 bits the database overflows
 JSONObject = JSONBody[dict[str, Any]]
 
-__all__ = ["FromPath", "FromQuery", "JSONObject", "Limit", "Offset"]
+__all__ = ["FromPath", "FromQuery", "JSONBody", "JSONObject", "Limit", "Offset"]

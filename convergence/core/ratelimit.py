@@ -21,16 +21,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Request
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from convergence.core.context import Context
 from convergence.core.errors import Throttled
 from convergence.core.models import RateEvent, utcnow
 from convergence.core.web import release_write_gate
+from convergence.settings import Settings
 
 # One sweep of a bucket's expired rows every PRUNE_EVERY recorded events (decided on the new row's id, so that it
 # needs neither a clock nor randomness).
@@ -119,7 +119,15 @@ async def hit(session: AsyncSession, *limits: Limit, now: datetime | None = None
     return Verdict(True)
 
 
-def mail_limits(ctx: Context, action: str, target: str) -> tuple[Limit, Limit]:
+class Acting(Protocol):
+    """What the limits read of the acting context (identity's `Context` fits): core never imports identity."""
+
+    session: AsyncSession
+    settings: Settings
+    ip: str | None
+
+
+def mail_limits(ctx: Acting, action: str, target: str) -> tuple[Limit, Limit]:
     """The limits of an action that sends a mail a stranger can trigger (a password reset, an account request, an
     invitation): per client address and per target e-mail, over `rate_window_minutes`."""
     settings = ctx.settings
@@ -128,7 +136,7 @@ def mail_limits(ctx: Context, action: str, target: str) -> tuple[Limit, Limit]:
             Limit(f"{action}.target", target, settings.rate_per_target, window))
 
 
-async def limit_mails(ctx: Context, action: str, target: str) -> None:
+async def limit_mails(ctx: Acting, action: str, target: str) -> None:
     """Count one `action` towards `target` (known or not: the answer must not tell), or refuse with 429."""
     outcome = await hit(ctx.session, *mail_limits(ctx, action, target))
     if not outcome.allowed:

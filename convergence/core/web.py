@@ -1,44 +1,39 @@
-"""Request plumbing: the per-request database session, who is signed in, CSRF + Origin, the CGU gate,
-security headers, language, and how domain errors become JSON (API) or pages (HTML)."""
+"""Request plumbing: the per-request database session (unit of work), CSRF + Origin, security headers, language,
+and how domain errors become JSON (API) or pages (HTML). Who is signed in, the actor (`Ctx`), the terms gate and
+the permission guards are identity's: `convergence/identity/web.py`."""
 
 from __future__ import annotations
 
 import hmac
 import logging
 from contextvars import ContextVar
-from datetime import timedelta
 from functools import lru_cache
 from http.cookies import SimpleCookie
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from litestar import MediaType, Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
-from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from convergence.accounts.models import ApiToken, TermsVersion, User, UserSession
-from convergence.core.context import Context
 from convergence.core.db import writing
 from convergence.core.errors import DomainError, Forbidden, NotAuthenticated, TermsNotAccepted, Throttled
 from convergence.core.i18n import LANGUAGES, gettext, set_language
-from convergence.core.models import utcnow
-from convergence.core.permissions import Permission, has_permission
-from convergence.core.security import new_token, session_csrf_token, token_digest
+from convergence.core.security import new_token, session_csrf_token
 from convergence.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Handlers declare `ctx: Ctx`: the acting user, the request's database session, settings and client address.
-Ctx = NamedDependency[Context]
+# (scope, settings, session cookie, write request) → (the user or None, "session" | "bearer" | "expired" | None)
+Authenticate = Callable[[Scope, Settings, str | None, bool], Awaitable[tuple[Any, str | None]]]
 
 # Base names: over https they carry the `__Host-` prefix (`Settings.cookie_name`); read and write them through
 # `cookie_name`, `set_cookie` and `cookie_header`, never by these names alone.
@@ -52,7 +47,6 @@ _DB_KEY = "_convergence_db"
 _DEFERRED_KEY = "_convergence_deferred"
 _GATE_KEY = "_convergence_write_gate"
 _current_scope: ContextVar[Scope] = ContextVar("current_scope")
-TOUCH_EVERY = timedelta(seconds=60)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
@@ -96,13 +90,6 @@ def db_session(scope: Scope) -> AsyncSession:
 
 async def provide_db(request: Request[Any, Any, Any]) -> AsyncSession:
     return db_session(request.scope)
-
-
-async def provide_ctx(request: Request[Any, Any, Any]) -> Context:
-    user = request.scope.get("user")
-    settings = settings_of(request)
-    return Context(session=db_session(request.scope), settings=settings, actor=user,
-                   ip=client_ip(request.scope, settings.trusted_proxies))
 
 
 async def commit_on_success(response: Response[Any]) -> Response[Any]:
@@ -194,7 +181,7 @@ def _cookies(scope: Scope) -> dict[str, str]:
     return jar
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def request_header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
             return value.decode("latin-1")
@@ -205,7 +192,7 @@ def _api_language(scope: Scope) -> str | None:
     """API clients choose the language of error sentences with Accept-Language; pages default to French."""
     if not is_api(scope["path"]):
         return None
-    accepted = (_header(scope, b"accept-language") or "").strip().lower()
+    accepted = (request_header(scope, b"accept-language") or "").strip().lower()
     return accepted[:2] if accepted[:2] in LANGUAGES else None
 
 
@@ -242,7 +229,7 @@ def _signed_in_request(scope: Scope) -> bool:
     if scope.get("user") is not None:
         return True
     settings: Settings = scope["litestar_app"].state.settings
-    if _header(scope, b"authorization"):
+    if request_header(scope, b"authorization"):
         return True
     return cookie_name(settings, SESSION_COOKIE) in _cookies(scope)
 
@@ -279,10 +266,28 @@ async def security_headers(message: Message, scope: Scope) -> None:
     message["headers"] = headers
 
 
+async def bookkeeping(scope: Scope, write: bool, statement: Any) -> None:
+    """Session bookkeeping (idle-timeout touch, removal of an expired session).
+
+    A write request already holds SQLite's write lock: the statement joins its transaction. A read request
+    must not upgrade its read transaction, and must not take a second pooled connection while it holds one
+    (32 readers waiting for a second connection exhaust the pool and all time out together): the statement
+    runs once the request's own session is closed.
+    """
+    if write:
+        await db_session(scope).execute(statement)
+        return
+    scope.setdefault("state", {}).setdefault(_DEFERRED_KEY, []).append(statement)
+
+
 class SessionMiddleware(ASGIMiddleware):
-    """Resolves the signed-in user (session cookie or bearer token), the CSRF token and the language."""
+    """Per request: the language, the CSRF token, who is signed in (asked of `authenticate`), the unit of work."""
 
     scopes = ("http",)  # type: ignore[assignment]
+
+    def __init__(self, authenticate: Authenticate) -> None:
+        # Who the request is from (users, sessions, tokens) is identity's business: `identity.web.authenticate`.
+        self.authenticate = authenticate
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope["path"].startswith("/static/"):
@@ -323,7 +328,7 @@ class SessionMiddleware(ASGIMiddleware):
             await acquire_write_gate(scope)
         with writing(write):
             try:
-                user, kind = await self._resolve(scope, settings, session_key, write)
+                user, kind = await self.authenticate(scope, settings, session_key, write)
                 if kind == "expired":
                     pending[cookie_name(settings, SESSION_COOKIE)] = cookie_header(settings, SESSION_COOKIE, "",
                                                                                    max_age=0)
@@ -348,43 +353,6 @@ class SessionMiddleware(ASGIMiddleware):
                 for statement in state.pop(_DEFERRED_KEY, ()):
                     await self._side_write(scope, statement)
 
-    async def _resolve(self, scope: Scope, settings: Settings, key: str | None,
-                       write: bool) -> tuple[User | None, str | None]:
-        authorization = _header(scope, b"authorization") or ""
-        if authorization[:7].lower() == "bearer ":
-            return await self._bearer(scope, settings, authorization[7:].strip()), "bearer"
-        if not key:
-            return None, None
-        session = db_session(scope)
-        row = await session.scalar(select(UserSession).where(UserSession.digest == token_digest(settings, key)))
-        now = utcnow()
-        if row is None:
-            return None, "expired"
-        if row.expires_at <= now or row.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
-            await self._bookkeeping(scope, write, delete(UserSession).where(UserSession.id == row.id))
-            return None, "expired"
-        user = await session.get(User, row.user_id)
-        if user is None or not user.active:
-            return None, "expired"
-        if now - row.last_seen_at > TOUCH_EVERY:
-            await self._bookkeeping(scope, write, update(UserSession).where(UserSession.id == row.id).values(
-                last_seen_at=now))
-        return user, "session"
-
-    @staticmethod
-    async def _bookkeeping(scope: Scope, write: bool, statement: Any) -> None:
-        """Session bookkeeping (idle-timeout touch, removal of an expired session).
-
-        A write request already holds SQLite's write lock: the statement joins its transaction. A read request
-        must not upgrade its read transaction, and must not take a second pooled connection while it holds one
-        (32 readers waiting for a second connection exhaust the pool and all time out together): the statement
-        runs once the request's own session is closed.
-        """
-        if write:
-            await db_session(scope).execute(statement)
-            return
-        scope.setdefault("state", {}).setdefault(_DEFERRED_KEY, []).append(statement)
-
     @staticmethod
     async def _side_write(scope: Scope, statement: Any) -> None:
         """A short BEGIN IMMEDIATE transaction of its own; best effort, the answer has already been sent."""
@@ -399,15 +367,6 @@ class SessionMiddleware(ASGIMiddleware):
             log.warning("session bookkeeping skipped: %s", type(exc).__name__)
         finally:
             release_write_gate(scope)
-
-    @staticmethod
-    async def _bearer(scope: Scope, settings: Settings, token: str) -> User | None:
-        session = db_session(scope)
-        row = await session.scalar(select(ApiToken).where(ApiToken.digest == token_digest(settings, token)))
-        if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
-            return None
-        user = await session.get(User, row.user_id)
-        return user if user is not None and user.active else None
 
 
 # ----------------------------------------------------------------------------------------------- guards
@@ -452,36 +411,6 @@ async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
     if not expected or not isinstance(supplied, str) or not hmac.compare_digest(expected, supplied):
         raise Forbidden("Your session has expired or the form is out of date. Reload the page and try again.",
                         code="csrf_failed")
-
-
-async def current_terms_version(session: AsyncSession) -> int | None:
-    return await session.scalar(select(TermsVersion.version).order_by(TermsVersion.version.desc()).limit(1))
-
-
-async def terms_gate(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    user: User | None = connection.scope.get("user")
-    if user is None or handler.opt.get("terms_exempt"):
-        return
-    current = await current_terms_version(db_session(connection.scope))
-    if current is not None and user.terms_accepted_version != current:
-        raise TermsNotAccepted("Accept the current General Terms of Use to continue.")
-
-
-async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    if connection.scope.get("user") is None:
-        raise NotAuthenticated("Please sign in.")
-
-
-def requires(permission: Permission):  # noqa: ANN201
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        user: User | None = connection.scope.get("user")
-        if user is None:
-            raise NotAuthenticated("Please sign in.")
-        if not has_permission(user.role, permission):
-            raise Forbidden("You do not have the right to do this.")
-
-    guard.__name__ = f"requires_{permission.value.replace(':', '_')}"
-    return guard
 
 
 # -------------------------------------------------------------------------------------- error answers

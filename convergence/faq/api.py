@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get, post
 from litestar.di import Provide
 
+from convergence.core.api_docs import BODY, Page, errors
 from convergence.core.errors import Invalid
-from convergence.core.params import FromPath, FromQuery, JSONObject, Limit, Offset
-from convergence.core.web import Ctx, provide_ctx
-from convergence.faq.models import FaqEntry
+from convergence.core.params import FromPath, FromQuery, JSONBody, Limit, Offset
+from convergence.identity.web import Ctx, provide_ctx
+from convergence.faq.schemas import FaqEntryOut, FeedbackIn
 from convergence.faq.services import FaqQuery, FaqService
-
-
-def entry_json(entry: FaqEntry, lang: str) -> dict[str, Any]:
-    return {
-        "id": entry.id, "slug": entry.slug, "question": entry.question(lang),
-        "question_fr": entry.question_fr, "question_en": entry.question_en,
-        "answer": entry.answer, "theme": entry.theme, "facets": entry.facets, "places": entry.places,
-    }
 
 
 def _lang(lang: str) -> str:
@@ -33,27 +24,27 @@ class FaqApi(Controller):
     tags = ["FAQ"]
     dependencies = {"ctx": Provide(provide_ctx)}
 
-    @get("/")
+    @get("/", responses=errors())
     async def list_entries(self, ctx: Ctx, q: FromQuery[str | None] = None,
                            theme: FromQuery[str | None] = None, place: FromQuery[str | None] = None,
                            offer_type: FromQuery[str | None] = None, segur_corridor: FromQuery[str | None] = None,
                            segur_scheme: FromQuery[str | None] = None,
                            product_or_service: FromQuery[str | None] = None, topic: FromQuery[str | None] = None,
-                           lang: FromQuery[str] = "en", limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+                           lang: FromQuery[str] = "en", limit: Limit = 50, offset: Offset = 0) -> Page[FaqEntryOut]:
         """Answers matching every given filter; `q` is a full-text search (English stemming)."""
         language = _lang(lang)
         query = FaqQuery.from_mapping({
             "q": q, "theme": theme, "place": place, "offer_type": offer_type, "segur_corridor": segur_corridor,
             "segur_scheme": segur_scheme, "product_or_service": product_or_service, "topic": topic})
         rows, total = await FaqService(ctx).list(query, limit, offset)
-        return {"items": [entry_json(e, language) for e in rows], "total": total}
+        return Page(items=[FaqEntryOut.of(e, language) for e in rows], total=total)
 
-    @get("/{entry_id:int}")
-    async def show_entry(self, ctx: Ctx, entry_id: FromPath[int], lang: FromQuery[str] = "en") -> dict[str, Any]:
+    @get("/{entry_id:int}", responses=errors(404))
+    async def show_entry(self, ctx: Ctx, entry_id: FromPath[int], lang: FromQuery[str] = "en") -> FaqEntryOut:
         language = _lang(lang)
-        return entry_json(await FaqService(ctx).get(entry_id), language)
+        return FaqEntryOut.of(await FaqService(ctx).get(entry_id), language)
 
-    @post("/{entry_id:int}/feedback", status_code=204)
-    async def feedback(self, ctx: Ctx, entry_id: FromPath[int], data: JSONObject) -> None:
+    @post("/{entry_id:int}/feedback", status_code=204, responses=errors(BODY, 404))
+    async def feedback(self, ctx: Ctx, entry_id: FromPath[int], data: JSONBody[FeedbackIn]) -> None:
         """`{useful: true|false}`: one vote, counted for ANS support."""
-        await FaqService(ctx).give_feedback(entry_id, data.get("useful"))
+        await FaqService(ctx).give_feedback(entry_id, data.useful)

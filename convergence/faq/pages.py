@@ -13,8 +13,8 @@ from convergence.core.i18n import gettext
 from convergence.core.inputs import parse_int
 from convergence.core.pages import is_htmx, redirect, render
 from convergence.core.params import FromPath
-from convergence.core.permissions import Permission
-from convergence.core.web import Ctx, provide_ctx, requires
+from convergence.identity.permissions import Permission
+from convergence.identity.web import Ctx, provide_ctx, requires
 from convergence.faq.models import FACETS
 from convergence.faq.services import FaqQuery, FaqService
 

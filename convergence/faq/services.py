@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Select, case, distinct, func, select
 
-from convergence.core.context import Context
+from convergence.identity.context import Context
 from convergence.core.errors import Invalid, NotFound
-from convergence.core.permissions import Permission
+from convergence.identity.permissions import Permission
 from convergence.faq import search
 from convergence.faq.models import FACETS, PLACE, FaqEntry, FaqFeedback, FaqTag
 

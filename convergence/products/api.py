@@ -7,27 +7,20 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
+from litestar.openapi.datastructures import ResponseSpec
 
 from convergence.companies.access import require_company
+from convergence.core.api_docs import BODY, SIGNED_IN, Page, errors, given
 from convergence.core.errors import Invalid
-from convergence.core.permissions import Permission
-from convergence.core.params import FromPath, FromQuery, JSONObject, Limit, Offset
-from convergence.core.web import Ctx, provide_ctx, signed_in
+from convergence.identity.permissions import Permission
+from convergence.core.params import FromPath, FromQuery, JSONBody, Limit, Offset
+from convergence.identity.web import Ctx, provide_ctx, signed_in
 from convergence.products.imports import MAX_BYTES, ImportService
-from convergence.products.models import Product
-from convergence.products.services import ProductService, check_filters, naming_warnings, product_input
+from convergence.products.schemas import DuplicateIn, NewVersionIn, ProductIn, ProductOut
+from convergence.products.services import ProductService, check_filters, product_input
 
-
-def product_json(p: Product) -> dict[str, Any]:
-    return {
-        "id": p.id, "company_id": p.company_id, "name": p.name, "os": p.os, "os_other": p.os_other or None,
-        "device": p.device, "edition": p.edition, "version": p.version, "kind": p.kind,
-        "description": p.description, "commercial_name": p.commercial_name, "display_name": p.display_name,
-        "naming_warnings": [{"code": w.code, "detail": w.text} for w in naming_warnings(p.name, p.os, p.os_other, p.device)],
-        "base_product_ids": [b.id for b in p.bases], "previous_version_id": p.previous_version_id,
-        "created_by_id": p.created_by_id, "created_at": p.created_at.isoformat(),
-        "updated_at": p.updated_at.isoformat(),
-    }
+READ = errors(SIGNED_IN, 404)
+WRITE = errors(SIGNED_IN, BODY, 404, 409)
 
 
 async def read_upload(request: Request[Any, Any, Any]) -> bytes:
@@ -49,23 +42,26 @@ class ProductsApi(Controller):
     guards = [signed_in]
     dependencies = {"ctx": Provide(provide_ctx)}
 
-    @get("/companies/{company_id:int}/products")
+    @get("/companies/{company_id:int}/products", responses=READ)
     async def list_products(self, ctx: Ctx, company_id: FromPath[int], kind: FromQuery[str | None] = None,
                             os: FromQuery[str | None] = None, device: FromQuery[str | None] = None,
                             q: FromQuery[str | None] = None, limit: Limit = 50,
-                            offset: Offset = 0) -> dict[str, Any]:
+                            offset: Offset = 0) -> Page[ProductOut]:
         check_filters(kind, os, device)
-        rows = await ProductService(ctx).list(company_id, kind=kind, os=os, device=device, q=q)
-        return {"items": [product_json(p) for p in rows[offset:offset + limit]], "total": len(rows)}
+        rows, total = await ProductService(ctx).list(company_id, kind=kind, os=os, device=device, q=q, limit=limit,
+                                                     offset=offset)
+        return Page(items=[ProductOut.of(p) for p in rows], total=total)
 
-    @post("/companies/{company_id:int}/products", status_code=201)
-    async def create_product(self, ctx: Ctx, company_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
+    @post("/companies/{company_id:int}/products", status_code=201, responses=WRITE)
+    async def create_product(self, ctx: Ctx, company_id: FromPath[int], data: JSONBody[ProductIn]) -> ProductOut:
         ctx.require(Permission.PRODUCTS_CREATE)
         require_company(ctx, company_id)
-        product = await ProductService(ctx).create(company_id, product_input(data), via="api")
-        return product_json(product)
+        product = await ProductService(ctx).create(company_id, product_input(given(data)), via="api")
+        return ProductOut.of(product)
 
-    @post("/companies/{company_id:int}/products/import", status_code=200)
+    @post("/companies/{company_id:int}/products/import", status_code=200, responses={
+        **errors(SIGNED_IN, BODY, 404, 409),
+        201: ResponseSpec(data_container=dict[str, Any], description="Created (`dry_run=false`): the plan, `items`.")})
     async def import_products(self, ctx: Ctx, request: Request[Any, Any, Any], company_id: FromPath[int],
                               dry_run: FromQuery[bool] = True) -> Response[dict[str, Any]]:
         ctx.require(Permission.PRODUCTS_CREATE)
@@ -76,26 +72,27 @@ class ProductsApi(Controller):
         if dry_run:
             return Response(body, status_code=200)
         body["created"] = len(created)
-        body["items"] = [product_json(p) for p in created]
+        body["items"] = [ProductOut.of(p) for p in created]
         return Response(body, status_code=201)
 
-    @get("/products/{product_id:int}")
-    async def show_product(self, ctx: Ctx, product_id: FromPath[int]) -> dict[str, Any]:
-        return product_json(await ProductService(ctx).get(product_id))
+    @get("/products/{product_id:int}", responses=READ)
+    async def show_product(self, ctx: Ctx, product_id: FromPath[int]) -> ProductOut:
+        return ProductOut.of(await ProductService(ctx).get(product_id))
 
-    @patch("/products/{product_id:int}")
-    async def update_product(self, ctx: Ctx, product_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
-        return product_json(await ProductService(ctx).update(product_id, data))
+    @patch("/products/{product_id:int}", responses=WRITE)
+    async def update_product(self, ctx: Ctx, product_id: FromPath[int], data: JSONBody[ProductIn]) -> ProductOut:
+        return ProductOut.of(await ProductService(ctx).update(product_id, given(data)))
 
-    @delete("/products/{product_id:int}", status_code=204)
+    @delete("/products/{product_id:int}", status_code=204, responses=errors(SIGNED_IN, 404, 409))
     async def delete_product(self, ctx: Ctx, product_id: FromPath[int]) -> None:
         await ProductService(ctx).delete(product_id)
 
-    @post("/products/{product_id:int}/duplicate", status_code=201)
-    async def duplicate_product(self, ctx: Ctx, product_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
-        return product_json(await ProductService(ctx).duplicate(product_id, data))
+    @post("/products/{product_id:int}/duplicate", status_code=201, responses=WRITE)
+    async def duplicate_product(self, ctx: Ctx, product_id: FromPath[int],
+                                data: JSONBody[DuplicateIn]) -> ProductOut:
+        return ProductOut.of(await ProductService(ctx).duplicate(product_id, given(data)))
 
-    @post("/products/{product_id:int}/versions", status_code=201)
-    async def new_version(self, ctx: Ctx, product_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
-        return product_json(await ProductService(ctx).new_version(product_id, data))
+    @post("/products/{product_id:int}/versions", status_code=201, responses=WRITE)
+    async def new_version(self, ctx: Ctx, product_id: FromPath[int], data: JSONBody[NewVersionIn]) -> ProductOut:
+        return ProductOut.of(await ProductService(ctx).new_version(product_id, given(data)))
 

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 
 from convergence.companies.access import require_company
-from convergence.core.context import Context
+from convergence.identity.context import Context
 from convergence.core.errors import Invalid
-from convergence.core.permissions import Permission
+from convergence.identity.permissions import Permission
 from convergence.products.models import Kind, Product, compose_name
 from convergence.products.services import NamingWarning, ProductInput, ProductService, product_input
 

@@ -1,5 +1,7 @@
-"""HTML pages for products: catalogue, detail, create/edit with the live display name, delete, duplicate,
-new version, CSV import."""
+"""HTML pages for products: create/edit with the live display name, delete, duplicate, new version, CSV import.
+
+The catalogue and a product's page show questionnaire progress: questionnaires serve them
+(`convergence/questionnaires/product_pages.py`), since products never import questionnaires."""
 
 from __future__ import annotations
 
@@ -13,15 +15,12 @@ from convergence.companies.access import Level, member
 from convergence.core.errors import DomainError, Invalid
 from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
-from convergence.core.params import FromPath, FromQuery
-from convergence.core.permissions import Permission, has_permission
-from convergence.core.web import Ctx, provide_ctx, signed_in
+from convergence.core.params import FromPath
+from convergence.identity.permissions import Permission, has_permission
+from convergence.identity.web import Ctx, provide_ctx, signed_in
 from convergence.products.imports import MAX_BYTES, ImportPlan, ImportService
 from convergence.products.models import OS, Device, Kind, Product, compose_name
-from convergence.products.services import (FIELDS, ProductService, check_filters, naming_warnings, product_input,
-                                           version_chains)
-from convergence.questionnaires.services import localized
-from convergence.questionnaires.worklist import WorklistService
+from convergence.products.services import FIELDS, ProductService, naming_warnings, product_input
 
 FORM = "products/form.html"
 FORM_PARTIAL = "products/_form.html"
@@ -51,39 +50,20 @@ def _values(product: Product) -> dict[str, Any]:
     return values
 
 
-def _choices() -> dict[str, Any]:
+def choices() -> dict[str, Any]:
     return {"os_choices": [o.value for o in OS], "device_choices": [d.value for d in Device]}
 
 
-class ProductPages(Controller):
+class ProductController(Controller):
+    """What every controller under `/products` shares (this one, and questionnaires' ProductProgressPages)."""
+
     path = "/products"
     guards = [signed_in]
     dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
 
-    # -- catalogue
 
-    @get("/", media_type=MediaType.HTML)
-    async def catalogue(self, request: Request[Any, Any, Any], ctx: Ctx, kind: FromQuery[str] = "",
-                        os: FromQuery[str] = "", device: FromQuery[str] = "", q: FromQuery[str] = "") -> Any:
-        user = member(ctx)
-        service = ProductService(ctx)
-        errors: dict[str, str] = {}
-        try:
-            check_filters(kind or None, os or None, device or None)
-        except Invalid as exc:
-            errors = form_errors(exc)
-            kind = os = device = ""
-        groups = await service.catalogue(user.company_id, kind=kind or None, os=os or None,  # type: ignore[arg-type]
-                                         device=device or None, q=q or None)
-        products = await service.company_products(user.company_id)  # type: ignore[arg-type]
-        context = {"groups": groups, "filters": {"kind": kind, "os": os, "device": device, "q": q},
-                   "errors": errors, "progress": await WorklistService(ctx).step_progress(p.id for p in products),
-                   "localized": localized,
-                   "chains": version_chains(products),
-                   "can_create": _can_create(ctx), **_choices()}
-        return render(request, "products/catalogue.html", context, partial="products/_catalogue.html",
-                      status=422 if errors else 200)
+class ProductPages(ProductController):
 
     # -- create
 
@@ -118,7 +98,7 @@ class ProductPages(Controller):
                     errors: dict[str, str], product: Product | None, status: int = 200) -> Any:
         bases = await ProductService(ctx).base_choices(company_id, exclude=product.id if product else None)
         context = {"form": values, "errors": errors, "product": product, "bases": bases,
-                   "preview": _preview(values), **_choices()}
+                   "preview": _preview(values), **choices()}
         return render(request, FORM, context, partial=FORM_PARTIAL, status=status)
 
     # -- import
@@ -157,19 +137,6 @@ class ProductPages(Controller):
             "errors": {}, "plan": plan, "created": None, "csv_text": content.decode("utf-8-sig")})
 
     # -- one product
-
-    @get("/{product_id:int}", media_type=MediaType.HTML)
-    async def detail(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
-        service = ProductService(ctx)
-        product = await service.get(product_id)
-        earlier, later = await service.lineage(product)
-        level = await service.level(product)
-        return render(request, "products/detail.html", {
-            "product": product, "earlier": earlier, "later": later, "can_edit": level is not None
-            and level >= Level.EDIT, "warnings": naming_warnings(product.name, product.os, product.os_other,
-                                                                 product.device),
-            "progress": (await WorklistService(ctx).step_progress([product.id])).get(product.id, []),
-            "localized": localized})
 
     @get("/{product_id:int}/edit", media_type=MediaType.HTML)
     async def edit_form(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
@@ -262,7 +229,7 @@ class ProductPages(Controller):
         return redirect(request, f"/products/{product.id}")
 
 
-def _can_create(ctx: Any) -> bool:
+def can_create(ctx: Any) -> bool:
     return has_permission(ctx.actor.role, Permission.PRODUCTS_CREATE)
 
 

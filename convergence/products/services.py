@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from convergence.companies.access import (
     Level,
@@ -20,11 +21,11 @@ from convergence.companies.access import (
     require_company,
     require_level,
 )
-from convergence.core.context import Context
+from convergence.identity.context import Context
 from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.i18n import gettext as _
 from convergence.core.inputs import TextProblem, clean_text, is_id
-from convergence.core.permissions import Permission
+from convergence.identity.permissions import Permission
 from convergence.products.models import OS, Device, Kind, Product, compose_name, identity_key
 
 NAME_MAX = 120
@@ -247,9 +248,32 @@ class ProductService:
         return await self._readable(list(rows))
 
     async def list(self, company_id: int, *, kind: str | None = None, os: str | None = None,
-                   device: str | None = None, q: str | None = None) -> list[Product]:
-        products = await self.company_products(company_id)
-        return filter_products(products, kind=kind, os=os, device=device, q=q)
+                   device: str | None = None, q: str | None = None, limit: int = 50,
+                   offset: int = 0) -> tuple[list[Product], int]:
+        """One window of the readable products matching the filters (as `filter_products`, in SQL), and the
+        count of all of them. `q` looks in the name, display name, commercial name, edition and version."""
+        require_company(self.ctx, company_id)
+        where = [Product.company_id == company_id]
+        readable = await readable_product_ids(self.ctx)
+        if readable is not None:
+            where.append(or_(Product.id.in_(readable), Product.created_by_id == member(self.ctx).id))
+        if kind:
+            where.append(Product.kind == kind)
+        if os:
+            where.append(func.lower(Product.os) == os.lower())
+        if device:
+            where.append(func.lower(Product.device) == device.lower())
+        needle = " ".join((q or "").split()).lower()
+        if needle:
+            os_label = case((Product.os == OS.OTHER, Product.os_other), else_=Product.os)
+            display = Product.name + " " + os_label + " " + Product.device
+            where.append(or_(*(func.lower(func.coalesce(column, "")).contains(needle, autoescape=True) for column in (
+                display, Product.commercial_name, Product.edition, Product.version))))
+        total = await self.session.scalar(select(func.count()).select_from(Product).where(*where)) or 0
+        rows = (await self.session.scalars(select(Product).where(*where).order_by(
+            Product.name, Product.os, Product.device, Product.edition, Product.version, Product.id)
+            .limit(limit).offset(offset))).all()
+        return list(rows), total
 
     async def catalogue(self, company_id: int, *, kind: str | None = None, os: str | None = None,
                         device: str | None = None, q: str | None = None) -> list[CatalogueGroup]:
@@ -503,3 +527,9 @@ def version_chains(products: list[Product]) -> dict[int, list[Product]]:
         if chain:
             chains[product.id] = chain
     return chains
+
+
+async def products_for_rights(session: AsyncSession, company_id: int) -> list[Product]:
+    """Every product of a company, for identity's rights grid (plugged in by `convergence.app`)."""
+    return list((await session.scalars(select(Product).where(Product.company_id == company_id)
+                                       .order_by(Product.id))).all())

@@ -5,33 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from convergence.core.formatting import format_date, format_number
-from convergence.core.i18n import current_language, gettext as _
-from convergence.questionnaires import engine
+from convergence.questionnaires import engine, item_types
 from convergence.questionnaires.models import Item
 
 
-def option_label(option: dict[str, Any]) -> str:
-    return option.get(f"label_{current_language()}") or option.get("label_fr") or option["value"]
-
-
 def answer_text(item: Item, value: Any) -> str:
-    """An answer as the reader sees it: option labels, yes/no, dates."""
-    if not engine.is_answered(value):
-        return "—"
-    labels = {o["value"]: option_label(o) for o in item.options or []}
-    if item.type == "boolean":
-        return _("Yes") if value else _("No")
-    if item.type == "choice":
-        return str(labels.get(value, value))
-    if item.type == "multi_choice" and isinstance(value, list):
-        return ", ".join(str(labels.get(v, v)) for v in value)
-    if item.type == "number":
-        unit = (item.bounds or {}).get(f"unit_{current_language()}") or ""
-        return f"{format_number(value)} {unit}".strip()
-    if item.type == "date":
-        return format_date(value)
-    return str(value)
+    """An answer as the reader sees it: option labels, yes/no, dates (each type's `text`, see item_types)."""
+    return item_types.text(item, value)
 
 
 @dataclass

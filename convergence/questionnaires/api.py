@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, get, patch, post, put
 from litestar.di import Provide
 
-from convergence.core.params import FromPath, JSONObject
-from convergence.core.web import Ctx, provide_ctx, signed_in
+from convergence.core.api_docs import BODY, SIGNED_IN, Page, errors
+from convergence.core.params import FromPath, JSONBody
+from convergence.identity.web import Ctx, provide_ctx, signed_in
 from convergence.questionnaires import engine
-from convergence.questionnaires.models import Item, Questionnaire, Response, Track
+from convergence.questionnaires.models import Item, Questionnaire, Track
+from convergence.questionnaires.schemas import (
+    AnswersIn,
+    AnswersSavedOut,
+    CopyFromIn,
+    EnrolledOut,
+    ProjectionOut,
+    ProjectionPoint,
+    ResponseRowOut,
+    ReturnIn,
+    SavedOut,
+    StepsIn,
+)
 from convergence.questionnaires.services import QuestionnaireService, local_today
 
 
@@ -37,11 +51,6 @@ def questionnaire_json(q: Questionnaire) -> dict[str, Any]:
             "items": [item_json(i) for i in q.items]}
 
 
-def response_row(r: Response) -> dict[str, Any]:
-    return {"id": r.id, "questionnaire_id": r.questionnaire_id, "step_id": r.step_id, "product_id": r.product_id,
-            "status": r.status, "version": r.version, "revision": r.revision, "maturity": r.maturity}
-
-
 SAVE_RULE = """Saves some answers (`answers: {item_id: value}`, `null` clears) and planned compliance dates
 (`planned: {item_id: "YYYY-MM-DD"}`, strictly after today and within ten years) of a draft.
 
@@ -56,13 +65,18 @@ outside the item's options or bounds answers 422 `invalid_answer` and saves noth
 submitted or validated response answers 409 `not_editable`."""
 
 
+READ = errors(SIGNED_IN, 404)
+WRITE = errors(SIGNED_IN, BODY, 404, 409)
+TRANSITION = errors(SIGNED_IN, 404, 409)
+
+
 class QuestionnairesApi(Controller):
     path = "/api/v1"
     tags = ["Tracks, questionnaires, responses"]
     guards = [signed_in]
     dependencies = {"ctx": Provide(provide_ctx)}
 
-    @get("/tracks")
+    @get("/tracks", responses=errors(SIGNED_IN))
     async def tracks(self, ctx: Ctx) -> dict[str, Any]:
         service = QuestionnaireService(ctx)
         tracks: list[Track] = await service.tracks()
@@ -76,67 +90,66 @@ class QuestionnairesApi(Controller):
             for t in tracks],
             "global_strategy": [questionnaire_json(q) for q in by_step.get(None, [])]}
 
-    @put("/products/{product_id:int}/steps", status_code=200)
-    async def enrol(self, ctx: Ctx, product_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
+    @put("/products/{product_id:int}/steps", status_code=200, responses=WRITE)
+    async def enrol(self, ctx: Ctx, product_id: FromPath[int], data: JSONBody[StepsIn]) -> EnrolledOut:
         service = QuestionnaireService(ctx)
-        steps = await service.enrol(product_id, data.get("step_ids"))
+        steps = await service.enrol(product_id, data.step_ids)
         responses = await service.product_responses(product_id)
-        return {"product_id": product_id, "step_ids": steps, "responses": [response_row(r) for r in responses]}
+        return EnrolledOut(product_id=product_id, step_ids=steps, responses=[ResponseRowOut.of(r) for r in responses])
 
-    @get("/products/{product_id:int}/responses")
-    async def product_responses(self, ctx: Ctx, product_id: FromPath[int]) -> dict[str, Any]:
+    @get("/products/{product_id:int}/responses", responses=READ)
+    async def product_responses(self, ctx: Ctx, product_id: FromPath[int]) -> Page[ResponseRowOut]:
         rows = await QuestionnaireService(ctx).product_responses(product_id)
-        return {"items": [response_row(r) for r in rows], "total": len(rows)}
+        return Page(items=[ResponseRowOut.of(r) for r in rows], total=len(rows))
 
-    @get("/companies/{company_id:int}/responses")
-    async def company_responses(self, ctx: Ctx, company_id: FromPath[int]) -> dict[str, Any]:
+    @get("/companies/{company_id:int}/responses", responses=READ)
+    async def company_responses(self, ctx: Ctx, company_id: FromPath[int]) -> Page[ResponseRowOut]:
         rows = await QuestionnaireService(ctx).company_responses(company_id)
-        return {"items": [response_row(r) for r in rows], "total": len(rows)}
+        return Page(items=[ResponseRowOut.of(r) for r in rows], total=len(rows))
 
-    @get("/responses/{response_id:int}")
+    @get("/responses/{response_id:int}", responses=READ)
     async def response(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
         service = QuestionnaireService(ctx)
         view = await service.view(response_id)
         r = view.response
-        return {**response_row(r), "answers": r.answers, "planned": r.planned,
+        return {**msgspec.structs.asdict(ResponseRowOut.of(r)), "answers": r.answers, "planned": r.planned,
                 "theme_scores": r.theme_scores, "return_comment": r.return_comment,
                 "missing": [i.id for i in view.evaluation.missing],
                 "history": await service.history(r)}
 
-    @patch("/responses/{response_id:int}/answers", status_code=200, description=SAVE_RULE)
-    async def save(self, ctx: Ctx, response_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
+    @patch("/responses/{response_id:int}/answers", status_code=200, description=SAVE_RULE, responses=WRITE)
+    async def save(self, ctx: Ctx, response_id: FromPath[int], data: JSONBody[AnswersIn]) -> AnswersSavedOut:
         service = QuestionnaireService(ctx)
-        result = await service.save_answers(response_id, data.get("version"), data.get("answers"),
-                                            data.get("planned"))
+        result = await service.save_answers(response_id, data.version, data.answers, data.planned)
         r = result.response
         items = {str(i.id): i for i in r.questionnaire.items}
-        return {"version": r.version, "status": r.status, "maturity": r.maturity,
-                "changes": [c.as_json(items[str(c.item_id)]) for c in result.changes if str(c.item_id) in items]}
+        return AnswersSavedOut(version=r.version, status=r.status, maturity=r.maturity, changes=[
+            c.as_json(items[str(c.item_id)]) for c in result.changes if str(c.item_id) in items])
 
-    @post("/responses/{response_id:int}/copy-from", status_code=200)
-    async def copy_from(self, ctx: Ctx, response_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
-        r = await QuestionnaireService(ctx).copy_from(response_id, data.get("source_response_id"),
-                                                      data.get("version"))
-        return {"version": r.version, "status": r.status, "maturity": r.maturity}
+    @post("/responses/{response_id:int}/copy-from", status_code=200, responses=WRITE)
+    async def copy_from(self, ctx: Ctx, response_id: FromPath[int], data: JSONBody[CopyFromIn]) -> SavedOut:
+        r = await QuestionnaireService(ctx).copy_from(response_id, data.source_response_id, data.version)
+        return SavedOut(version=r.version, status=r.status, maturity=r.maturity)
 
-    @post("/responses/{response_id:int}/submit", status_code=200)
-    async def submit(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
-        return response_row(await QuestionnaireService(ctx).submit(response_id))
+    @post("/responses/{response_id:int}/submit", status_code=200, responses=TRANSITION)
+    async def submit(self, ctx: Ctx, response_id: FromPath[int]) -> ResponseRowOut:
+        return ResponseRowOut.of(await QuestionnaireService(ctx).submit(response_id))
 
-    @post("/responses/{response_id:int}/validate", status_code=200)
-    async def validate(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
-        return response_row(await QuestionnaireService(ctx).validate(response_id))
+    @post("/responses/{response_id:int}/validate", status_code=200, responses=TRANSITION)
+    async def validate(self, ctx: Ctx, response_id: FromPath[int]) -> ResponseRowOut:
+        return ResponseRowOut.of(await QuestionnaireService(ctx).validate(response_id))
 
-    @post("/responses/{response_id:int}/return", status_code=200)
-    async def return_for_changes(self, ctx: Ctx, response_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
-        return response_row(await QuestionnaireService(ctx).return_for_changes(response_id, data.get("comment")))
+    @post("/responses/{response_id:int}/return", status_code=200, responses=WRITE)
+    async def return_for_changes(self, ctx: Ctx, response_id: FromPath[int],
+                                 data: JSONBody[ReturnIn]) -> ResponseRowOut:
+        return ResponseRowOut.of(await QuestionnaireService(ctx).return_for_changes(response_id, data.comment))
 
-    @post("/responses/{response_id:int}/reopen", status_code=200)
-    async def reopen(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
-        return response_row(await QuestionnaireService(ctx).reopen(response_id))
+    @post("/responses/{response_id:int}/reopen", status_code=200, responses=TRANSITION)
+    async def reopen(self, ctx: Ctx, response_id: FromPath[int]) -> ResponseRowOut:
+        return ResponseRowOut.of(await QuestionnaireService(ctx).reopen(response_id))
 
-    @get("/responses/{response_id:int}/projection")
-    async def projection(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
+    @get("/responses/{response_id:int}/projection", responses=READ)
+    async def projection(self, ctx: Ctx, response_id: FromPath[int]) -> ProjectionOut:
         view = await QuestionnaireService(ctx).view(response_id)
         points = engine.projection(view.items, view.response.answers, view.response.planned or {}, local_today())
-        return {"points": [{"date": d.isoformat(), "maturity": m} for d, m in points]}
+        return ProjectionOut(points=[ProjectionPoint(date=d.isoformat(), maturity=m) for d, m in points])

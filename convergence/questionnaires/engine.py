@@ -6,45 +6,16 @@ Sentences are English msgids carried as Phrases: translated and formatted (numbe
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from convergence.core.errors import Invalid
-from convergence.core.formatting import Phrase, local_today
-from convergence.core.inputs import TextProblem, clean_text
+from convergence.core.formatting import Phrase
+from convergence.questionnaires import item_types
+from convergence.questionnaires.item_types import InvalidAnswer, is_answered, parse_date  # noqa: F401 (re-exported)
 from convergence.questionnaires.models import Item
 
-INVALID = "invalid_answer"
-TEXT_MAX = 5000
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-TODAY = "today"
-# Beyond what a JSON number keeps exactly (2**53): refused even where an item declares no bounds.
-NUMBER_LIMIT = 10**15
 PLANNED_YEARS = 10
-
-
-class InvalidAnswer(Invalid):
-    """Invalid(invalid_answer) for one item. Its sentence may have parameters: `message` gives it translated
-    and filled in the current language, so the JSON `detail` and the pages show it whole."""
-
-    def __init__(self, item: Item, phrase: Phrase) -> None:
-        self.phrase = phrase
-        super().__init__(phrase.msgid, code=INVALID, item_id=item.id, item_code=item.code)
-
-    @property  # type: ignore[override]
-    def message(self) -> str:
-        return str(self.phrase)
-
-    @message.setter
-    def message(self, value: str) -> None:
-        """DomainError.__init__ assigns the msgid; the phrase already holds it."""
-
-
-def _fail(item: Item, msgid: str, **params: Any) -> InvalidAnswer:
-    return InvalidAnswer(item, Phrase(msgid, params))
 
 
 def ten_years_after(today: date) -> date:
@@ -59,19 +30,8 @@ def planned_window(today: date) -> tuple[date, date]:
     return today + timedelta(days=1), ten_years_after(today)
 
 
-# ------------------------------------------------------------------------------------------------ bounds
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _bound_date(raw: Any, today: date) -> date | None:
-    if raw == TODAY:
-        return today
-    if isinstance(raw, str):
-        return date.fromisoformat(raw)
-    return raw if isinstance(raw, date) else None
-
+# ------------------------------------------------------------------------------------------------ answers
+# Each item type's rules live in item_types.TYPES; these are the entry points the rest of the code calls.
 
 def resolved_bounds(item: Item, today: date) -> dict[str, Any]:
     """The item's bounds made concrete, for inputs (`min`/`max` attributes) and hints.
@@ -80,98 +40,16 @@ def resolved_bounds(item: Item, today: date) -> dict[str, Any]:
     date   → {"min": "YYYY-MM-DD" | None, "max": "YYYY-MM-DD" | None} ("today" resolved to `today`)
     other types → {}
     """
-    bounds = item.bounds or {}
-    if item.type == "number":
-        return {"min": bounds.get("min"), "max": bounds.get("max"), "integer": bool(bounds.get("integer")),
-                "unit_fr": bounds.get("unit_fr") or "", "unit_en": bounds.get("unit_en") or ""}
-    if item.type == "date":
-        low, high = _bound_date(bounds.get("min"), today), _bound_date(bounds.get("max"), today)
-        return {"min": low.isoformat() if low else None, "max": high.isoformat() if high else None}
-    return {}
-
-
-def _unit(bounds: dict[str, Any]) -> dict[str, str] | None:
-    unit = {"fr": bounds.get("unit_fr") or "", "en": bounds.get("unit_en") or ""}
-    return unit if unit["fr"] or unit["en"] else None
-
-
-def _date_param(raw: Any, today: date) -> Any:
-    """A date bound as the reader sees it: "today" stays a word, other bounds are dates."""
-    return Phrase("today") if raw == TODAY else _bound_date(raw, today)
+    kind = item_types.TYPES.get(item.type)
+    return kind.bounds(item, today) if kind else {}
 
 
 def bounds_hint(item: Item, today: date) -> list[Phrase]:
     """Sentences telling what the item accepts ("Between 0 and 720 hours.", "A whole number."); [] if free.
     Each is translated when shown: `{{ phrase }}` in a template, `str(phrase)` in code."""
-    bounds = item.bounds or {}
-    low, high = bounds.get("min"), bounds.get("max")
-    hints: list[Phrase] = []
-    if item.type == "number":
-        unit = _unit(bounds)
-        if low is not None and high is not None:
-            hints.append(Phrase("Between %(min)s and %(max)s %(unit)s.", {"min": low, "max": high, "unit": unit})
-                         if unit else Phrase("Between %(min)s and %(max)s.", {"min": low, "max": high}))
-        elif low is not None:
-            hints.append(Phrase("At least %(min)s %(unit)s.", {"min": low, "unit": unit})
-                         if unit else Phrase("At least %(min)s.", {"min": low}))
-        elif high is not None:
-            hints.append(Phrase("At most %(max)s %(unit)s.", {"max": high, "unit": unit})
-                         if unit else Phrase("At most %(max)s.", {"max": high}))
-        if bounds.get("integer"):
-            hints.append(Phrase("A whole number."))
-    elif item.type == "date":
-        if low is not None and high is not None:
-            hints.append(Phrase("A date between %(min)s and %(max)s.",
-                                {"min": _date_param(low, today), "max": _date_param(high, today)}))
-        elif low is not None:
-            hints.append(Phrase("A date from %(min)s.", {"min": _date_param(low, today)}))
-        elif high is not None:
-            hints.append(Phrase("A date until %(max)s.", {"max": _date_param(high, today)}))
-    return hints
+    kind = item_types.TYPES.get(item.type)
+    return kind.hint(item, today) if kind else []
 
-
-def _check_number(item: Item, value: float) -> float:
-    bounds = item.bounds or {}
-    low, high = bounds.get("min"), bounds.get("max")
-    unit = _unit(bounds)
-    if low is not None and high is not None and not low <= value <= high:
-        if unit:
-            raise _fail(item, "This answer must be between %(min)s and %(max)s %(unit)s.", min=low, max=high,
-                        unit=unit)
-        raise _fail(item, "This answer must be between %(min)s and %(max)s.", min=low, max=high)
-    if low is not None and value < low:
-        if unit:
-            raise _fail(item, "This answer must be at least %(min)s %(unit)s.", min=low, unit=unit)
-        raise _fail(item, "This answer must be at least %(min)s.", min=low)
-    if high is not None and value > high:
-        if unit:
-            raise _fail(item, "This answer must be at most %(max)s %(unit)s.", max=high, unit=unit)
-        raise _fail(item, "This answer must be at most %(max)s.", max=high)
-    if abs(value) > NUMBER_LIMIT:
-        raise _fail(item, "This number is too large.")
-    if bounds.get("integer"):
-        if not float(value).is_integer():
-            raise _fail(item, "This answer must be a whole number.")
-        return int(value)
-    return value
-
-
-def _check_date(item: Item, value: date, today: date) -> None:
-    bounds = item.bounds or {}
-    low, high = bounds.get("min"), bounds.get("max")
-    too_early = low is not None and value < _bound_date(low, today)  # type: ignore[operator]
-    too_late = high is not None and value > _bound_date(high, today)  # type: ignore[operator]
-    if not (too_early or too_late):
-        return
-    if low is not None and high is not None:
-        raise _fail(item, "This date must be between %(min)s and %(max)s.", min=_date_param(low, today),
-                    max=_date_param(high, today))
-    if too_early:
-        raise _fail(item, "This date must be on or after %(min)s.", min=_date_param(low, today))
-    raise _fail(item, "This date must be on or before %(max)s.", max=_date_param(high, today))
-
-
-# ------------------------------------------------------------------------------------------------ answers
 
 def coerce(item: Item, value: Any, today: date | None = None) -> Any:
     """The stored form of an answer, or InvalidAnswer (code invalid_answer). None clears the answer.
@@ -179,51 +57,7 @@ def coerce(item: Item, value: Any, today: date | None = None) -> Any:
     Numbers and dates must lie within the item's bounds; an integer item stores an int. `today` resolves the
     "today" date bound: pass it (the date in Europe/Paris); left out, the clock is read.
     """
-    if value is None:
-        return None
-    kind = item.type
-    values = [o["value"] for o in item.options or []]
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        raise _fail(item, "This answer must be yes or no (true or false).")
-    if kind == "choice":
-        if isinstance(value, str) and value in values:
-            return value
-        raise _fail(item, "This answer must be one of the proposed options.")
-    if kind == "multi_choice":
-        if isinstance(value, list) and all(isinstance(v, str) and v in values for v in value):
-            return [v for v in values if v in value]  # option order, no duplicates
-        raise _fail(item, "This answer must be a list of the proposed options.")
-    if kind == "text":
-        try:
-            if isinstance(value, str):
-                return clean_text(value, max_len=TEXT_MAX, multiline=True)
-        except TextProblem as exc:
-            if not exc.too_long:
-                raise _fail(item, exc.message) from None
-        raise _fail(item, "This answer must be a text of at most 5,000 characters.")
-    if kind == "number":
-        # An integer beyond a float (a 401-digit one) is compared exactly, never converted.
-        if _is_number(value) and (isinstance(value, int) or math.isfinite(value)):
-            return _check_number(item, value)
-        raise _fail(item, "This answer must be a number.")
-    if kind == "date":
-        parsed = _parse_date(value)
-        if parsed is None:
-            raise _fail(item, "This answer must be a date written YYYY-MM-DD.")
-        _check_date(item, parsed, today or local_today())
-        return parsed.isoformat()
-    raise _fail(item, "This question does not take answers.")
-
-
-def _parse_date(value: Any) -> date | None:
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
+    return item_types.parse(item, value, today)
 
 
 def coerce_planned(item: Item, value: Any, today: date) -> str | None:
@@ -233,20 +67,17 @@ def coerce_planned(item: Item, value: Any, today: date) -> str | None:
     """
     if value is None or value == "":
         return None
-    parsed = _parse_date(value)
+    parsed = parse_date(value)
     if parsed is None:
-        raise _fail(item, "A planned date must be written YYYY-MM-DD.")
+        raise InvalidAnswer(item, Phrase("A planned date must be written YYYY-MM-DD."))
     first, last = planned_window(today)
     if parsed < first:
-        raise _fail(item, "A planned date of compliance must be in the future (after %(today)s).", today=today)
+        raise InvalidAnswer(item, Phrase("A planned date of compliance must be in the future (after %(today)s).",
+                                         {"today": today}))
     if parsed > last:
-        raise _fail(item, "A planned date of compliance must be within ten years (on or before %(max)s).",
-                    max=last)
+        raise InvalidAnswer(item, Phrase("A planned date of compliance must be within ten years (on or before "
+                                         "%(max)s).", {"max": last}))
     return parsed.isoformat()
-
-
-def is_answered(value: Any) -> bool:
-    return value is not None and value != "" and value != []
 
 
 def is_enabled(item: Item, answers: dict[str, Any], by_code: dict[str, Item]) -> bool:
@@ -270,14 +101,8 @@ def score(item: Item, value: Any) -> float | None:
         return None
     if not is_answered(value):
         return 0.0
-    if item.type == "boolean":
-        return float(item.score_true if value else item.score_false)
-    scores = {o["value"]: float(o.get("score", 0)) for o in item.options or []}
-    if item.type == "choice":
-        return scores.get(value, 0.0)
-    if item.type == "multi_choice":
-        return min(100.0, sum(scores.get(v, 0.0) for v in value))
-    return None
+    kind = item_types.TYPES.get(item.type)
+    return kind.score(item, value) if kind else None
 
 
 @dataclass
@@ -331,7 +156,7 @@ def not_compliant(items: list[Item], answers: dict[str, Any]) -> list[Item]:
 
 def _future_plan(raw: Any, today: date) -> date | None:
     """A stored planned date that still lies ahead; a past one (overdue) or a malformed one counts for nothing."""
-    parsed = _parse_date(raw)
+    parsed = parse_date(raw)
     return parsed if parsed is not None and parsed > today else None
 
 

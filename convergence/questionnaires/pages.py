@@ -11,15 +11,19 @@ from litestar.di import Provide
 from sqlalchemy import select
 
 from convergence.companies.access import Level, member
+from convergence.core.charts import chart
 from convergence.core.errors import DomainError
 from convergence.core.formatting import format_maturity, format_time
 from convergence.core.i18n import current_language, gettext
-from convergence.core.inputs import parse_decimal, parse_int
+from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath, FromQuery
-from convergence.core.web import Ctx, answers_json, provide_ctx, signed_in
-from convergence.questionnaires import engine
+from convergence.core.web import answers_json
+from convergence.identity.web import Ctx, provide_ctx, signed_in
+from convergence.products.services import ProductService
+from convergence.questionnaires import engine, item_types
 from convergence.questionnaires.models import Item, Theme
+from convergence.questionnaires.workflow import Action
 from convergence.questionnaires.worklist import response_progress
 from convergence.questionnaires.services import (
     QuestionnaireService,
@@ -29,50 +33,10 @@ from convergence.questionnaires.services import (
     localized,
 )
 
-CHART_W, CHART_H, PAD = 640, 220, 36
-
-
-def chart(points: list[tuple[date, float]]) -> dict[str, Any]:
-    """Server-side SVG geometry for the projected maturity (readable without JavaScript)."""
-    first, last = points[0][0], points[-1][0]
-    span = max((last - first).days, 1)
-
-    def xy(moment: date, value: float) -> tuple[float, float]:
-        x = PAD + (moment - first).days / span * (CHART_W - 2 * PAD)
-        y = CHART_H - PAD - value / 100 * (CHART_H - 2 * PAD)
-        return round(x, 1), round(y, 1)
-
-    coords = [xy(d, m) for d, m in points]
-    # A step line: maturity holds until the next planned date.
-    path: list[str] = []
-    for index, (x, y) in enumerate(coords):
-        if index:
-            path.append(f"{x},{coords[index - 1][1]}")
-        path.append(f"{x},{y}")
-    return {"width": CHART_W, "height": CHART_H, "pad": PAD, "polyline": " ".join(path),
-            "dots": [{"x": x, "y": y, "date": d.isoformat(), "maturity": m}
-                     for (x, y), (d, m) in zip(coords, points, strict=True)],
-            "gridlines": [{"y": CHART_H - PAD - v / 100 * (CHART_H - 2 * PAD), "label": v} for v in (0, 25, 50, 75, 100)],
-            "points": points}
-
 
 def value_from_form(item: Item, form: Any) -> Any:
-    """Form fields are strings; the engine checks the typed value."""
-    raw = form.getall("value", [])
-    raw = [v for v in raw if v is not None]
-    if item.type == "multi_choice":
-        return [v for v in raw if v]
-    value = raw[0] if raw else ""
-    if value == "":
-        return None
-    if item.type == "boolean":
-        return {"true": True, "false": False}.get(value, value)
-    if item.type == "number":
-        number = parse_decimal(value)
-        if number is None:
-            return value  # the engine refuses it with a clear sentence
-        return int(number) if number.is_integer() else number
-    return value
+    """Form fields are strings; the item's type reads them, the engine checks the typed value."""
+    return item_types.from_form(item, form.getall("value", []))
 
 
 def form_int(raw: Any) -> Any:
@@ -136,7 +100,7 @@ def bounds_view(item: Item, today: date) -> dict[str, Any]:
             "hint": " ".join(str(phrase) for phrase in engine.bounds_hint(item, today))}
 
 
-DONE = {"submit", "validate", "return", "reopen", "copy"}  # ?done= after a transition: say what it did
+DONE = {*(a.value for a in Action if a != Action.EDIT), "copy"}  # ?done= after a transition: say what it did
 
 
 class QuestionnairePages(Controller):
@@ -153,12 +117,11 @@ class QuestionnairePages(Controller):
         sections = sections_of(view.items, view.evaluation, themes)
         allowed = service.allowed_actions(view)
         today = local_today()
-        return {"item_bounds": lambda item: bounds_view(item, today),
+        return {"item_bounds": lambda item: bounds_view(item, today), "item_types": item_types.TYPES,
                 "planned_window": engine.planned_window(today),"view": view, "response": response, "sections": sections, "enabled": enabled,
                 "themes": themes, "not_compliant": {i.id for i in engine.not_compliant(view.items, response.answers)},
                 "next_missing": view.evaluation.missing[0] if view.evaluation.missing else None,
-                "can_edit": "edit" in allowed, "can_submit": "submit" in allowed,
-                "can_validate": "validate" in allowed, "can_reopen": "reopen" in allowed,
+                "allowed": allowed,
                 "chart": chart(engine.projection(view.items, response.answers, response.planned or {}, today)),
                 "history": await service.history(response),
                 "sources": await service.copy_sources(view) if "edit" in allowed else [],
@@ -230,18 +193,11 @@ class QuestionnairePages(Controller):
                         for c in result.changes if str(c.item_id) in by_id],
         }
 
-    async def _transition(self, request: Request[Any, Any, Any], ctx: Any, response_id: int, action: str) -> Any:
+    async def _transition(self, request: Request[Any, Any, Any], ctx: Any, response_id: int, action: Action) -> Any:
         form = await request.form()
         service = QuestionnaireService(ctx)
         try:
-            if action == "submit":
-                await service.submit(response_id)
-            elif action == "validate":
-                await service.validate(response_id)
-            elif action == "return":
-                await service.return_for_changes(response_id, form.get("comment"))
-            elif action == "reopen":
-                await service.reopen(response_id)
+            await service.apply(action, response_id, form.get("comment"))
         except DomainError as exc:
             view = await service.view(response_id)
             missing = exc.extra.get("missing", []) if exc.code == "incomplete" else []
@@ -252,19 +208,19 @@ class QuestionnairePages(Controller):
 
     @post("/responses/{response_id:int}/submit")
     async def submit(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
-        return await self._transition(request, ctx, response_id, "submit")
+        return await self._transition(request, ctx, response_id, Action.SUBMIT)
 
     @post("/responses/{response_id:int}/validate")
     async def validate(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
-        return await self._transition(request, ctx, response_id, "validate")
+        return await self._transition(request, ctx, response_id, Action.VALIDATE)
 
     @post("/responses/{response_id:int}/return")
     async def return_for_changes(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
-        return await self._transition(request, ctx, response_id, "return")
+        return await self._transition(request, ctx, response_id, Action.RETURN)
 
     @post("/responses/{response_id:int}/reopen")
     async def reopen(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
-        return await self._transition(request, ctx, response_id, "reopen")
+        return await self._transition(request, ctx, response_id, Action.REOPEN)
 
     @post("/responses/{response_id:int}/copy")
     async def copy(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
@@ -289,8 +245,6 @@ class QuestionnairePages(Controller):
         return render(request, "questionnaires/product.html", await self._product_context(ctx, product_id))
 
     async def _product_context(self, ctx: Any, product_id: int, **extra: Any) -> dict[str, Any]:
-        from convergence.products.services import ProductService
-
         service = QuestionnaireService(ctx)
         product = await ProductService(ctx).get(product_id, Level.READ)
         level = await ProductService(ctx).level(product)

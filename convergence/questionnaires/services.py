@@ -12,16 +12,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 from convergence.accounts.models import Role, User
 from convergence.companies.access import Level, member, product_level, readable_product_ids, require_company
 from convergence.companies.team_models import MemberRight
-from convergence.core.context import Context
-from convergence.core.errors import Conflict, Forbidden, Invalid, NotFound
+from convergence.core import events
+from convergence.identity.context import Context
+from convergence.core.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from convergence.core.i18n import current_language, gettext as _
 from convergence.core.formatting import local_today
 from convergence.core.inputs import clean_field, is_id
 from convergence.core.models import AuditEvent, utcnow
-from convergence.core.permissions import Permission, has_permission
 from convergence.products.models import Product
-from convergence.questionnaires import engine
+from convergence.products.services import ProductService
+from convergence.questionnaires import engine, workflow
 from convergence.questionnaires.answers import AnswerChange, answer_text, changes_between
+from convergence.questionnaires.workflow import Action
 from convergence.questionnaires.models import (
     Enrolment,
     Item,
@@ -33,7 +35,6 @@ from convergence.questionnaires.models import (
     Track,
 )
 
-EDITABLE = (Status.NOT_STARTED, Status.DRAFT)
 COMMENT_MAX = 5000
 
 
@@ -132,7 +133,6 @@ class QuestionnaireService:
 
     async def tracks(self) -> list[Track]:
         if self.ctx.actor is None:
-            from convergence.core.errors import NotAuthenticated
             raise NotAuthenticated("Please sign in.")
         return list((await self.session.scalars(select(Track).order_by(Track.position))).all())
 
@@ -147,8 +147,6 @@ class QuestionnaireService:
     # ------------------------------------------------------------------ scoping
 
     async def _product(self, product_id: int, level: Level) -> Product:
-        from convergence.products.services import ProductService
-
         return await ProductService(self.ctx).get(product_id, level)
 
     async def _response(self, response_id: int, level: Level) -> tuple[Response, Product | None, Level]:
@@ -164,18 +162,10 @@ class QuestionnaireService:
             raise Forbidden("You do not have the right to do this on this questionnaire.")
         return response, product, held
 
-    def allowed_actions(self, view: ResponseView) -> set[str]:
+    def allowed_actions(self, view: ResponseView) -> frozenset[Action]:
         """What the actor may do on this response now (the page offers exactly these)."""
-        status, level = view.response.status, view.level
-        allowed = set()
-        if level >= Level.EDIT and status in EDITABLE:
-            allowed |= {"edit", "submit"}
-        if level >= Level.VALIDATE and status == Status.SUBMITTED:
-            allowed |= {"validate", "return"}
-        if status == Status.VALIDATED and self.ctx.actor is not None and has_permission(
-                self.ctx.actor.role, Permission.RESPONSES_REOPEN):
-            allowed.add("reopen")
-        return allowed
+        role = self.ctx.actor.role if self.ctx.actor is not None else None
+        return workflow.allowed_actions(role, view.response.status, view.level)
 
     async def view(self, response_id: int) -> ResponseView:
         response, product, held = await self._response(response_id, Level.READ)
@@ -281,9 +271,7 @@ class QuestionnaireService:
             planned_in[str(key)] = engine.coerce_planned(item, value, today)
         actor = member(self.ctx)
         for _attempt in range(5):
-            if response.status not in EDITABLE:
-                raise Conflict("This response is submitted or validated: it cannot be changed now.",
-                               code="not_editable")
+            workflow.target(response.status, Action.EDIT)
             if version > response.version:
                 raise Conflict("This version of the response does not exist: reload it.", code="stale_version",
                                current_version=response.version, items=[])
@@ -446,73 +434,72 @@ class QuestionnaireService:
         for key, value in values.items():
             set_committed_value(response, key, value)
 
-    async def submit(self, response_id: int) -> Response:
-        response, product, _held = await self._response(response_id, Level.EDIT)
-        if response.status not in EDITABLE:
-            raise Conflict("Only a draft can be submitted.", code="invalid_transition")
-        # Checked on the version the compare-and-set below writes over: a save in between makes it fail.
-        evaluation = engine.evaluate(response.questionnaire.items, response.answers)
-        if evaluation.missing:
-            raise Invalid("Some required questions are not answered yet.", code="incomplete",
-                          missing=[{"item_id": i.id, "code": i.code, "label": localized(i, "label")}
-                                   for i in evaluation.missing])
+    async def apply(self, action: Action, response_id: int, comment: object = None) -> Response:
+        """Take a workflow action (see workflow.TRANSITIONS and RULES): check who may and the status, re-check
+        the precondition, write the new status by compare-and-set, then mail and audit as the rule says."""
+        rule = workflow.RULES[action]
+        if action == Action.EDIT:
+            raise ValueError("answers are saved by save_answers")
+        response, product, _held = await self._response(response_id, rule.level)
+        if rule.permission is not None:
+            self.ctx.require(rule.permission)
+        text = ""
+        if rule.comment:
+            text = clean_comment("comment", comment)
+            if not text:
+                raise Invalid("Say what needs to change: the contributors will read your comment.",
+                              code="comment_required", fields={"comment": "Say what needs to change."})
+        status = workflow.target(response.status, action)
+        if rule.requires_complete:
+            # Checked on the version the compare-and-set below writes over: a save in between makes it fail.
+            evaluation = engine.evaluate(response.questionnaire.items, response.answers)
+            if evaluation.missing:
+                raise Invalid("Some required questions are not answered yet.", code="incomplete",
+                              missing=[{"item_id": i.id, "code": i.code, "label": localized(i, "label")}
+                                       for i in evaluation.missing])
         actor = member(self.ctx)
-        await self._change(response, status=Status.SUBMITTED, submitted_at=utcnow(), submitted_by_id=actor.id,
-                           return_comment=None)
-        notified = await self._notify(response, product, await self._validators(response), "response_submitted",
-                                      _("A questionnaire awaits your validation"),
-                                      _("%(actor)s submitted “%(questionnaire)s” for %(target)s. Review and "
-                                        "validate it: %(link)s"))
-        self.ctx.audit("response.submitted", target_type="response", target_id=response.id,
-                       company_id=response.company_id, notified=notified)
+        now = utcnow()
+        values: dict[str, Any] = {key: now if value == workflow.NOW else actor.id if value == workflow.ACTOR
+                                  else value for key, value in rule.writes.items()}
+        if rule.comment:
+            values["return_comment"] = text
+        kept = None
+        if rule.new_revision:
+            kept = ResponseRevision(
+                response_id=response.id, revision=response.revision, answers=dict(response.answers),
+                planned=dict(response.planned or {}), maturity=response.maturity,
+                theme_scores=dict(response.theme_scores or {}), validated_at=response.validated_at,
+                validated_by_id=response.validated_by_id)
+            values["revision"] = response.revision + 1
+        await self._change(response, status=status, **values)
+        if kept is not None:
+            self.session.add(kept)
+        details: dict[str, Any] = {name: getattr(response, name) for name in rule.audit_fields}
+        if rule.comment:
+            details["comment"] = text[:500]
+        if rule.notify is not None:
+            recipients = await (self._validators(response) if rule.notify == "validators"
+                                else self._contributors(response))
+            assert rule.subject is not None and rule.body is not None
+            extra = {"comment": text} if rule.comment else {}
+            details["notified"] = await self._notify(response, product, recipients, rule.mail_kind,
+                                                     str(rule.subject), str(rule.body), **extra)
+        if rule.audit is not None:
+            self.ctx.audit(rule.audit, target_type="response", target_id=response.id,
+                           company_id=response.company_id, **details)
         return response
+
+    async def submit(self, response_id: int) -> Response:
+        return await self.apply(Action.SUBMIT, response_id)
 
     async def validate(self, response_id: int) -> Response:
-        response, product, _held = await self._response(response_id, Level.VALIDATE)
-        if response.status != Status.SUBMITTED:
-            raise Conflict("Only a submitted response can be validated.", code="invalid_transition")
-        await self._change(response, status=Status.VALIDATED, validated_at=utcnow(),
-                           validated_by_id=member(self.ctx).id)
-        notified = await self._notify(response, product, await self._contributors(response), "response_validated",
-                                      _("A questionnaire has been validated"),
-                                      _("%(actor)s validated “%(questionnaire)s” for %(target)s: %(link)s"))
-        self.ctx.audit("response.validated", target_type="response", target_id=response.id,
-                       company_id=response.company_id, maturity=response.maturity, notified=notified)
-        return response
+        return await self.apply(Action.VALIDATE, response_id)
 
     async def return_for_changes(self, response_id: int, comment: object) -> Response:
-        response, product, _held = await self._response(response_id, Level.VALIDATE)
-        text = clean_comment("comment", comment)
-        if not text:
-            raise Invalid("Say what needs to change: the contributors will read your comment.",
-                          code="comment_required", fields={"comment": "Say what needs to change."})
-        if response.status != Status.SUBMITTED:
-            raise Conflict("Only a submitted response can be returned for changes.", code="invalid_transition")
-        await self._change(response, status=Status.DRAFT, return_comment=text)
-        notified = await self._notify(response, product, await self._contributors(response), "response_returned",
-                                      _("A questionnaire was returned for changes"),
-                                      _("%(actor)s returned “%(questionnaire)s” for %(target)s with this comment:"
-                                        "\n\n%(comment)s\n\n%(link)s"), comment=text)
-        self.ctx.audit("response.returned", target_type="response", target_id=response.id,
-                       company_id=response.company_id, comment=text[:500], notified=notified)
-        return response
+        return await self.apply(Action.RETURN, response_id, comment)
 
     async def reopen(self, response_id: int) -> Response:
-        response, _product, _held = await self._response(response_id, Level.READ)
-        self.ctx.require(Permission.RESPONSES_REOPEN)
-        if response.status != Status.VALIDATED:
-            raise Conflict("Only a validated response can be reopened.", code="invalid_transition")
-        kept = ResponseRevision(
-            response_id=response.id, revision=response.revision, answers=dict(response.answers),
-            planned=dict(response.planned or {}), maturity=response.maturity,
-            theme_scores=dict(response.theme_scores or {}), validated_at=response.validated_at,
-            validated_by_id=response.validated_by_id)
-        await self._change(response, revision=response.revision + 1, status=Status.DRAFT, validated_at=None,
-                           validated_by_id=None)
-        self.session.add(kept)
-        self.ctx.audit("response.reopened", target_type="response", target_id=response.id,
-                       company_id=response.company_id, revision=response.revision)
-        return response
+        return await self.apply(Action.REOPEN, response_id)
 
     async def history(self, response: Response) -> list[dict[str, Any]]:
         events = (await self.session.scalars(select(AuditEvent).where(
@@ -561,6 +548,11 @@ class QuestionnaireService:
                 "target": target, "link": link, **extra}, kind=kind)
             told.append(user.full_name)
         return told
+
+
+def subscribe_hooks() -> None:
+    """A company created by identity (an approved account request) gets its global-strategy responses."""
+    events.subscribe(events.COMPANY_CREATED, ensure_global_responses)
 
 
 async def ensure_global_responses(session: Any, company_id: int) -> None:

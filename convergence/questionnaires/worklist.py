@@ -16,14 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import noload
 
 from convergence.accounts.models import Role, User
-from convergence.companies.access import Level, member
+from convergence.companies.access import CREATOR_LEVEL, Level, member
 from convergence.companies.rights import rights_by_product
-from convergence.core.context import Context
+from convergence.identity.context import Context
 from convergence.core.models import AuditEvent
-from convergence.core.web import is_api, provide_ctx
+from convergence.core.web import is_api
+from convergence.identity.web import provide_ctx
 from convergence.products.models import Product
 from convergence.questionnaires import engine
 from convergence.questionnaires.models import Enrolment, Response, Status, Step
+from convergence.questionnaires.workflow import Action, allowed_actions
 
 # Least advanced first: a step is as far as its least advanced questionnaire.
 STATUS_ORDER = {status: index for index, status in enumerate(Status)}
@@ -68,7 +70,7 @@ class WorkItem:
 
     @property
     def can_validate(self) -> bool:
-        return self.level >= Level.VALIDATE and self.response.status == Status.SUBMITTED
+        return Action.VALIDATE in allowed_actions(None, self.response.status, self.level)
 
 
 @dataclass
@@ -123,7 +125,7 @@ class WorklistService:
         created = (await self.session.scalars(select(Product.id).where(
             Product.company_id == user.company_id, Product.created_by_id == user.id))).all()
         for product_id in created:
-            held[product_id] = max(held.get(product_id, Level.EDIT), Level.EDIT)
+            held[product_id] = max(held.get(product_id, CREATOR_LEVEL), CREATOR_LEVEL)
         return held, False
 
     async def strategy_access(self) -> bool:
@@ -150,9 +152,7 @@ class WorklistService:
             level = Level.VALIDATE if everything else held.get(response.product_id)
             if level is None:
                 continue
-            editable = response.status in (Status.NOT_STARTED, Status.DRAFT) and level >= Level.EDIT
-            validatable = response.status == Status.SUBMITTED and level >= Level.VALIDATE
-            if editable or validatable:
+            if allowed_actions(user.role, response.status, level) & {Action.EDIT, Action.VALIDATE}:
                 work.append(WorkItem(response, level, progress_of(response)))
 
         products = await self._products({w.response.product_id for w in work} - {None})

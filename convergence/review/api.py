@@ -6,19 +6,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import Provide
 
-from convergence.core.params import FromPath, FromQuery, JSONObject
-from convergence.core.permissions import Permission
-from convergence.core.web import Ctx, provide_ctx, requires, signed_in
-from convergence.review.services import (
-    MIN_COMPANIES,
-    ReviewService,
-    comment_json,
-    parse_filters,
-    parse_window,
-)
+from convergence.core.api_docs import BODY, SIGNED_IN, Page, errors
+from convergence.core.params import FromPath, FromQuery, JSONBody
+from convergence.identity.permissions import Permission
+from convergence.identity.web import Ctx, provide_ctx, requires, signed_in
+from convergence.review.filters import parse_filters, parse_window
+from convergence.review.schemas import CommentIn, CommentOut, MarketOut, ReviewRowOut
+from convergence.review.services import ReviewService
+from convergence.review.statistics import MIN_COMPANIES
+from convergence.review.views import comment_json
 
 Q = FromQuery[str | None]
 
@@ -57,24 +57,28 @@ def _attachment(body: str | bytes, media_type: str, extension: str) -> Response[
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
+READ = errors(SIGNED_IN, 404)
+
+
 class ReviewApi(Controller):
     path = "/api/v1/review"
     tags = ["Review (ANS)"]
     guards = [requires(Permission.REVIEW_READ)]
     dependencies = {"ctx": Provide(provide_ctx)}
 
-    @get("/products")
+    @get("/products", responses=READ)
     async def products(self, ctx: Ctx, track: Q = None, step: Q = None, status: Q = None, company: Q = None,
                        q: Q = None, min_maturity: Q = None, max_maturity: Q = None, sort: Q = None,
-                       limit: Q = None, offset: Q = None) -> dict[str, Any]:
+                       limit: Q = None, offset: Q = None) -> Page[ReviewRowOut]:
         """One row per product × enrolled step of every company: least advanced status and mean maturity."""
         filters = _filters(track=track, step=step, status=status, company=company, q=q, min_maturity=min_maturity,
                            max_maturity=max_maturity, sort=sort)
         size, start = parse_window(limit, offset)
         rows, total = await ReviewService(ctx).rows(filters, size, start)
-        return {"items": [r.json() for r in rows], "total": total, "limit": size, "offset": start}
+        return Page(items=[msgspec.convert(r.json(), ReviewRowOut) for r in rows], total=total, limit=size,
+                    offset=start)
 
-    @get("/charts")
+    @get("/charts", responses=READ)
     async def charts(self, ctx: Ctx, track: Q = None, step: Q = None, status: Q = None, company: Q = None,
                      q: Q = None, min_maturity: Q = None, max_maturity: Q = None) -> dict[str, Any]:
         """The dashboard's charts as data: status counts per step, maturity distribution per theme."""
@@ -84,7 +88,7 @@ class ReviewApi(Controller):
         return {"steps": [{k: s[k] for k in ("id", "title", "counts", "total")} for s in data["steps"]],
                 "themes": [vars(t) for t in data["themes"]]}
 
-    @get("/export.csv", media_type="text/csv")
+    @get("/export.csv", media_type="text/csv", responses=READ)
     async def export_csv(self, ctx: Ctx, track: Q = None, step: Q = None, status: Q = None, company: Q = None,
                          q: Q = None, min_maturity: Q = None, max_maturity: Q = None,
                          sort: Q = None) -> Response[Any]:
@@ -92,7 +96,8 @@ class ReviewApi(Controller):
                            max_maturity=max_maturity, sort=sort)
         return _attachment(await ReviewService(ctx).export_csv(filters), "text/csv", "csv")
 
-    @get("/export.xlsx", media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    @get("/export.xlsx", media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         responses=READ)
     async def export_xlsx(self, ctx: Ctx, track: Q = None, step: Q = None, status: Q = None, company: Q = None,
                           q: Q = None, min_maturity: Q = None, max_maturity: Q = None,
                           sort: Q = None) -> Response[Any]:
@@ -101,7 +106,7 @@ class ReviewApi(Controller):
         return _attachment(await ReviewService(ctx).export_xlsx(filters),
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
 
-    @get("/products/{product_id:int}")
+    @get("/products/{product_id:int}", responses=READ)
     async def product(self, ctx: Ctx, product_id: FromPath[int]) -> dict[str, Any]:
         """Drill-down: every response of the product, read-only, with history, changes and comments."""
         data = await ReviewService(ctx).product(product_id)
@@ -111,16 +116,16 @@ class ReviewApi(Controller):
                 "edition": product.edition, "version": product.version, "kind": product.kind,
                 "responses": [response_json(v) for v in data["responses"]]}
 
-    @get("/responses/{response_id:int}/comments")
-    async def comments(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
+    @get("/responses/{response_id:int}/comments", responses=READ)
+    async def comments(self, ctx: Ctx, response_id: FromPath[int]) -> Page[CommentOut]:
         rows = await ReviewService(ctx).comments(response_id)
-        return {"items": rows, "total": len(rows)}
+        return Page(items=msgspec.convert(rows, list[CommentOut]), total=len(rows))
 
     @post("/responses/{response_id:int}/comments", status_code=201,
-          guards=[requires(Permission.REVIEW_COMMENT)])
-    async def add_comment(self, ctx: Ctx, response_id: FromPath[int], data: JSONObject) -> dict[str, Any]:
-        comment = await ReviewService(ctx).add_comment(response_id, data.get("body"))
-        return comment_json(comment, ctx.actor)
+          guards=[requires(Permission.REVIEW_COMMENT)], responses=errors(SIGNED_IN, BODY, 404, 409))
+    async def add_comment(self, ctx: Ctx, response_id: FromPath[int], data: JSONBody[CommentIn]) -> CommentOut:
+        comment = await ReviewService(ctx).add_comment(response_id, data.body)
+        return msgspec.convert(comment_json(comment, ctx.actor), CommentOut)
 
 
 class VendorReviewApi(Controller):
@@ -131,14 +136,14 @@ class VendorReviewApi(Controller):
     guards = [signed_in]
     dependencies = {"ctx": Provide(provide_ctx)}
 
-    @get("/responses/{response_id:int}/comments")
-    async def comments(self, ctx: Ctx, response_id: FromPath[int]) -> dict[str, Any]:
+    @get("/responses/{response_id:int}/comments", responses=READ)
+    async def comments(self, ctx: Ctx, response_id: FromPath[int]) -> Page[CommentOut]:
         rows = await ReviewService(ctx).comments_for_company(response_id)
-        return {"items": rows, "total": len(rows)}
+        return Page(items=msgspec.convert(rows, list[CommentOut]), total=len(rows))
 
-    @get("/market/themes")
-    async def market(self, ctx: Ctx) -> dict[str, Any]:
+    @get("/market/themes", responses=READ)
+    async def market(self, ctx: Ctx) -> MarketOut:
         """Mean theme score over all companies (shown from MIN_COMPANIES contributing companies) beside yours."""
         rows = await ReviewService(ctx).market_for_vendor()
-        return {"items": rows, "total": len(rows), "min_companies": MIN_COMPANIES}
+        return MarketOut(items=rows, total=len(rows), min_companies=MIN_COMPANIES)
 

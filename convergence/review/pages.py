@@ -10,61 +10,16 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
 
+from convergence.core.charts import chart
 from convergence.core.errors import DomainError, Invalid
-from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath
-from convergence.core.permissions import Permission, has_permission
-from convergence.core.web import Ctx, provide_ctx, requires, signed_in
-from convergence.questionnaires.pages import chart
+from convergence.identity.permissions import Permission, has_permission
+from convergence.identity.web import Ctx, provide_ctx, requires, signed_in
 from convergence.questionnaires.services import localized
-from convergence.review.services import (
-    PAGE_SIZE,
-    SORTS,
-    STATUSES,
-    Filters,
-    ReviewService,
-    ThemeStats,
-    parse_filters,
-)
-
-STATUS_COLOURS = {"not_started": "#c9c9c9", "draft": "#9fb4ff", "submitted": "#f5c542", "validated": "#3a9d5d"}
-LABEL_W, BAR_W, ROW_H, TOP = 230, 380, 28, 24
-CHART_W = LABEL_W + BAR_W + 50
-
-
-def status_chart(steps: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stacked horizontal bars: per step, how many product × step rows are at each status."""
-    largest = max((s["total"] for s in steps), default=0) or 1
-    rows = []
-    for index, step in enumerate(steps):
-        x = float(LABEL_W)
-        segments = []
-        for status in STATUSES:
-            count = step["counts"].get(status, 0)
-            if not count:
-                continue
-            width = round(count / largest * BAR_W, 1)
-            segments.append({"status": status, "count": count, "x": round(x, 1), "width": width,
-                             "fill": STATUS_COLOURS[status]})
-            x += width
-        rows.append({"y": TOP + index * ROW_H, "label": step["title"], "track": step["track"],
-                     "total": step["total"], "end": round(x + 6, 1), "segments": segments})
-    return {"width": CHART_W, "height": TOP + max(len(rows), 1) * ROW_H + 10, "rows": rows, "bar_h": ROW_H - 8,
-            "label_w": LABEL_W, "legend": [{"status": s, "fill": STATUS_COLOURS[s], "x": LABEL_W + i * 100}
-                                           for i, s in enumerate(STATUSES)]}
-
-
-def theme_chart(themes: list[ThemeStats]) -> dict[str, Any]:
-    """A box plot per theme on a 0-100 axis: whiskers min-max, box between quartiles, median and mean."""
-    def x(value: float) -> float:
-        return round(LABEL_W + value / 100 * BAR_W, 1)
-
-    rows = [{"y": TOP + index * ROW_H, "stats": t, "min": x(t.minimum), "q1": x(t.q1), "median": x(t.median),
-             "q3": x(t.q3), "max": x(t.maximum), "mean": x(t.mean), "box_w": round(x(t.q3) - x(t.q1), 1)}
-            for index, t in enumerate(themes)]
-    return {"width": CHART_W, "height": TOP + max(len(rows), 1) * ROW_H + 24, "rows": rows, "bar_h": ROW_H - 10,
-            "label_w": LABEL_W, "ticks": [{"x": x(v), "label": v} for v in (0, 25, 50, 75, 100)]}
+from convergence.review.filters import PAGE_SIZE, SORTS, STATUSES, Filters, parse_filters, parse_page
+from convergence.review.services import ReviewService
+from convergence.review.views import status_chart, theme_chart
 
 
 def _href(base: str, params: dict[str, str]) -> str:
@@ -83,10 +38,7 @@ class ReviewPages(Controller):
         status = 200
         try:
             filters = parse_filters(params)
-            page = parse_int(params.get("page") or "1") or 0
-            if not 1 <= page <= 10**9:
-                raise Invalid("The page is a number from 1.", code="invalid_filter",
-                              fields={"page": "The page is a number from 1."})
+            page = parse_page(params.get("page"))
         except DomainError as exc:
             errors, status, filters, page = form_errors(exc), exc.status_code, Filters(), 1
         service = ReviewService(ctx)
@@ -106,7 +58,7 @@ class ReviewPages(Controller):
             "pager_base": _href("/review", query) + ("&" if query else "?"),
             "csv_href": _href("/api/v1/review/export.csv", query),
             "xlsx_href": _href("/api/v1/review/export.xlsx", query),
-            "sort_links": sort_links, "statuses": STATUSES, "sorts": SORTS,
+            "sort_links": sort_links, "statuses": STATUSES,
             "status_chart": status_chart(charts["steps"]), "theme_chart": theme_chart(charts["themes"]),
             "localized": localized, **await service.choices(),
         }
@@ -131,13 +83,13 @@ class ReviewPages(Controller):
         try:
             comment = await service.add_comment(response_id, form.get("body"))
         except Invalid as exc:
-            response = await service._any_response(response_id)
+            response = await service.response(response_id)
             if response.product_id is None:
                 raise
             context = await self._product_context(ctx, response.product_id, comment_errors={
                 response_id: form_errors(exc)}, comment_body={response_id: form.get("body") or ""})
             return render(request, "review/product.html", context, status=exc.status_code)
-        response = await service._any_response(comment.response_id)
+        response = await service.response(comment.response_id)
         target = f"/review/products/{response.product_id}" if response.product_id else "/review"
         return redirect(request, f"{target}?done=comment#comments-{response_id}")
 

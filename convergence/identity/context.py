@@ -11,7 +11,7 @@ from convergence.accounts.models import User
 from convergence.core import audit
 from convergence.core.errors import Forbidden, NotAuthenticated
 from convergence.core.mail import Mailer
-from convergence.core.permissions import Permission, has_permission
+from convergence.identity.permissions import Permission, has_permission
 from convergence.settings import Settings
 
 

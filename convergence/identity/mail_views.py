@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from convergence.core.context import Context
 from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.mail import MailStatus
 from convergence.core.models import OutboxMessage, utcnow
-from convergence.core.permissions import Permission
+from convergence.identity.context import Context
+from convergence.identity.permissions import Permission
 
 
 def outbox_json(m: OutboxMessage) -> dict[str, Any]:

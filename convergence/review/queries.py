@@ -1,0 +1,268 @@
+"""The review's SQL. Every list, chart and export is a fixed number of statements whatever the number of
+vendors: the per-(product, step) rows are aggregated by the database from the maturity stored on each response.
+No authorization here: ReviewService checks the actor before it asks."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import (
+    Float,
+    Numeric,
+    Row,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from convergence.accounts.models import User
+from convergence.companies.models import Company
+from convergence.core.models import AuditEvent
+from convergence.products.models import OS, Product
+from convergence.questionnaires.models import (
+    Enrolment,
+    Response,
+    ResponseRevision,
+    Status,
+    Step,
+    Theme,
+    Track,
+)
+from convergence.review.filters import STATUSES, Filters
+from convergence.review.models import ReviewComment
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass
+class ProductRecords:
+    """What the drill-down shows of one product, read in a fixed number of statements."""
+
+    product: Product
+    company: Company | None
+    responses: list[Response]
+    steps: dict[int, Step]
+    revisions: dict[int, list[ResponseRevision]] = field(default_factory=dict)  # by response id, oldest first
+    comments: list[ReviewComment] = field(default_factory=list)
+    events: list[AuditEvent] = field(default_factory=list)
+    users: dict[int, User] = field(default_factory=dict)  # every author, actor and validator named
+
+
+class ReviewQueries:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -------------------------------------------------------------------------- the rows
+
+    def filtered(self, filters: Filters) -> tuple[Select[Any], dict[str, Any]]:
+        """One row per (product, enrolled step): least advanced status and mean maturity, filtered."""
+        rank = case({status: index for index, status in enumerate(STATUSES)}, value=Response.status, else_=0)
+        per_step = (
+            select(Enrolment.product_id.label("product_id"), Enrolment.step_id.label("step_id"),
+                   func.coalesce(func.min(rank), 0).label("rank"),
+                   func.coalesce(func.avg(Response.maturity), 0.0).label("maturity"),
+                   func.max(Response.validated_at).label("last_validated"))
+            .select_from(Enrolment)
+            .outerjoin(Response, and_(Response.product_id == Enrolment.product_id,
+                                      Response.step_id == Enrolment.step_id))
+            .group_by(Enrolment.product_id, Enrolment.step_id)
+        ).subquery("per_step")
+        maturity = func.round(cast(per_step.c.maturity, Numeric(10, 4)), 1)
+        validated = type_coerce(case((per_step.c.rank == len(STATUSES) - 1, per_step.c.last_validated),
+                                     else_=None), DateTimeUTC(timezone=True))
+        columns = {
+            "product_id": per_step.c.product_id, "step_id": per_step.c.step_id, "rank": per_step.c.rank,
+            "maturity": maturity, "validated_at": validated, "company_id": Product.company_id,
+            "company_name": Company.name, "name": Product.name, "os": Product.os, "os_other": Product.os_other,
+            "device": Product.device, "commercial_name": Product.commercial_name, "edition": Product.edition,
+            "version": Product.version, "step_code": Step.code, "step_title_fr": Step.title_fr,
+            "step_title_en": Step.title_en, "step_position": Step.position, "track_code": Track.code,
+            "track_position": Track.position,
+        }
+        statement = (select(*(c.label(k) for k, c in columns.items()))
+                     .select_from(per_step)
+                     .join(Product, Product.id == per_step.c.product_id)
+                     .join(Company, Company.id == Product.company_id)
+                     .join(Step, Step.id == per_step.c.step_id)
+                     .join(Track, Track.id == Step.track_id))
+        if filters.track:
+            statement = statement.where(Track.id == filters.track_id if filters.track_id is not None
+                                        else Track.code == filters.track)
+        if filters.step is not None:
+            statement = statement.where(Step.id == filters.step)
+        if filters.status:
+            statement = statement.where(per_step.c.rank == STATUSES.index(filters.status))
+        if filters.company is not None:
+            statement = statement.where(Product.company_id == filters.company)
+        if filters.min_maturity is not None:
+            statement = statement.where(maturity >= filters.min_maturity)
+        if filters.max_maturity is not None:
+            statement = statement.where(maturity <= filters.max_maturity)
+        if filters.q:
+            pattern = _like(filters.q)
+            os_label = case((Product.os == OS.OTHER, Product.os_other), else_=Product.os)
+            display = Product.name + literal(" ") + os_label + literal(" ") + Product.device
+            statement = statement.where(or_(
+                func.lower(display).like(pattern, escape="\\"),
+                func.lower(func.coalesce(Product.commercial_name, "")).like(pattern, escape="\\"),
+                func.lower(Company.name).like(pattern, escape="\\")))
+        return statement, columns
+
+    @staticmethod
+    def _ordered(statement: Select[Any], columns: dict[str, Any], filters: Filters) -> Select[Any]:
+        keys = {
+            "company": [func.lower(columns["company_name"])],
+            "product": [func.lower(columns["name"]), columns["os"], columns["device"]],
+            "step": [columns["track_position"], columns["step_position"]],
+            "status": [columns["rank"]],
+            "maturity": [columns["maturity"]],
+            "validated_at": [columns["validated_at"]],
+        }[filters.sort]
+        ordered = [k.desc() if filters.descending else k.asc() for k in keys]
+        if filters.sort == "validated_at":
+            ordered = [k.nulls_last() for k in ordered]
+        tie = [func.lower(columns["company_name"]), func.lower(columns["name"]), columns["product_id"],
+               columns["track_position"], columns["step_position"]]
+        return statement.order_by(*ordered, *tie)
+
+    async def count(self, filters: Filters) -> int:
+        statement, _columns = self.filtered(filters)
+        return int(await self.session.scalar(select(func.count()).select_from(statement.subquery())) or 0)
+
+    async def rows(self, filters: Filters, limit: int | None = None, offset: int = 0) -> list[Row[Any]]:
+        """The filtered rows in the filters' order; a window of them when `limit` is given."""
+        statement = self._ordered(*self.filtered(filters), filters)
+        if limit is not None:
+            statement = statement.limit(limit).offset(offset)
+        return list((await self.session.execute(statement)).all())
+
+    # -------------------------------------------------------------------------- charts
+
+    async def chart_rows(self, filters: Filters) -> tuple[list[Row[Any]], list[Row[Any]]]:
+        """Over the filtered rows: (step id, status rank, how many), and (theme, score, how many) over their
+        started responses: two grouped statements, small whatever the market."""
+        statement, _columns = self.filtered(filters)
+        filtered = statement.subquery("filtered")
+        counts = (await self.session.execute(
+            select(filtered.c.step_id, filtered.c.rank, func.count()).group_by(filtered.c.step_id,
+                                                                              filtered.c.rank))).all()
+        pairs, score = self._theme_score_pairs()
+        grouped = (await self.session.execute(
+            select(pairs.c.key, score, func.count())
+            .select_from(Response)
+            .join(filtered, and_(filtered.c.product_id == Response.product_id, filtered.c.step_id == Response.step_id))
+            .join(pairs, literal(True))
+            .where(Response.status != Status.NOT_STARTED, score.is_not(None))
+            .group_by(pairs.c.key, score))).all()
+        return list(counts), list(grouped)
+
+    async def steps(self) -> list[Step]:
+        return list((await self.session.scalars(select(Step).join(Track).order_by(Track.position,
+                                                                                  Step.position))).all())
+
+    async def themes(self) -> list[Theme]:
+        return list((await self.session.scalars(select(Theme).order_by(Theme.position))).all())
+
+    async def tracks(self) -> list[Track]:
+        return list((await self.session.scalars(select(Track).order_by(Track.position))).all())
+
+    async def companies(self) -> list[Row[Any]]:
+        return list((await self.session.execute(select(Company.id, Company.name).order_by(
+            func.lower(Company.name)))).all())
+
+    # -------------------------------------------------------------------------- market
+
+    def _theme_score_pairs(self) -> tuple[Any, Any]:
+        """The (theme, score) pairs of Response.theme_scores as a table joined to each response, and the score
+        as a number (NULL when not numeric): lets the database aggregate scores without the app decoding JSON."""
+        if self.session.bind.dialect.name == "sqlite":
+            pairs = func.json_each(Response.theme_scores).table_valued("key", "value", "type").alias("ts")
+            return pairs, case((pairs.c.type.in_((literal_column("'integer'"), literal_column("'real'"))),
+                                pairs.c.value))
+        pairs = func.json_each(Response.theme_scores).table_valued("key", "value").alias("ts")
+        # Literal SQL rather than bound parameters: the expression is grouped by, and PostgreSQL only matches
+        # a GROUP BY expression to the selected one when they are written identically.
+        return pairs, case((func.json_typeof(pairs.c.value) == literal_column("'number'"),
+                            cast(cast(pairs.c.value, Text), Float)))
+
+    async def theme_means(self, *conditions: Any) -> dict[str, tuple[float | None, int]]:
+        """Per theme code, the mean numeric score and the number of companies contributing one, over the
+        started responses matching `conditions` (one aggregate statement)."""
+        pairs, score = self._theme_score_pairs()
+        rows = (await self.session.execute(
+            select(pairs.c.key, func.avg(score), func.count(func.distinct(case((score.is_not(None),
+                                                                                Response.company_id)))))
+            .select_from(Response).join(pairs, literal(True))
+            .where(Response.status != Status.NOT_STARTED, *conditions).group_by(pairs.c.key))).all()
+        return {key: (average, int(count or 0)) for key, average, count in rows}
+
+    @staticmethod
+    def vendor_scope(company_id: int, user_id: int, readable: Collection[int] | None,
+                     unassigned: bool) -> list[Any]:
+        """Conditions on Response for what a vendor may read: their company's responses, narrowed (unless
+        `readable` is None) to the products they may read or created, and, when `unassigned`, the responses
+        that belong to no product."""
+        conditions: list[Any] = [Response.company_id == company_id]
+        if readable is not None:
+            created = select(Product.id).where(Product.created_by_id == user_id)
+            scope = [Response.product_id.in_(readable or {0}), Response.product_id.in_(created)]
+            if unassigned:
+                scope.append(Response.product_id.is_(None))
+            conditions.append(or_(*scope))
+        return conditions
+
+    # -------------------------------------------------------------------------- drill-down and comments
+
+    async def response(self, response_id: int) -> Response | None:
+        return await self.session.get(Response, response_id)
+
+    async def product_records(self, product_id: int) -> ProductRecords | None:
+        """A product of any company with its responses, their steps, revisions, comments, events and people."""
+        product = await self.session.get(Product, product_id)
+        if product is None:
+            return None
+        company = await self.session.get(Company, product.company_id)
+        responses = list((await self.session.scalars(select(Response).where(Response.product_id == product.id)
+                                                     .order_by(Response.step_id, Response.questionnaire_id))).all())
+        ids = [r.id for r in responses]
+        steps = {s.id: s for s in (await self.session.scalars(select(Step).where(
+            Step.id.in_({r.step_id for r in responses if r.step_id} or {0})))).all()}
+        records = ProductRecords(product, company, responses, steps)
+        if ids:
+            for revision in (await self.session.scalars(select(ResponseRevision).where(
+                    ResponseRevision.response_id.in_(ids)).order_by(ResponseRevision.revision))).all():
+                records.revisions.setdefault(revision.response_id, []).append(revision)
+            records.comments = list((await self.session.scalars(select(ReviewComment).where(
+                ReviewComment.response_id.in_(ids)).order_by(ReviewComment.id))).all())
+            records.events = list((await self.session.scalars(select(AuditEvent).where(or_(
+                and_(AuditEvent.target_type == "response", AuditEvent.target_id.in_(ids),
+                     AuditEvent.action != "response.saved"),
+                and_(AuditEvent.target_type == "review_comment",
+                     AuditEvent.target_id.in_([c.id for c in records.comments] or [0]))))
+                .order_by(AuditEvent.id))).all())
+        people = {e.actor_id for e in records.events} | {c.author_id for c in records.comments} | {
+            r.validated_by_id for rs in records.revisions.values() for r in rs}
+        records.users = {u.id: u for u in (await self.session.scalars(select(User).where(
+            User.id.in_(people - {None} or {0})))).all()}
+        return records
+
+    async def comments(self, response_id: int) -> list[Row[Any]]:
+        """(comment, author) pairs on a response, oldest first."""
+        return list((await self.session.execute(select(ReviewComment, User).outerjoin(
+            User, User.id == ReviewComment.author_id).where(ReviewComment.response_id == response_id)
+            .order_by(ReviewComment.id))).all())
