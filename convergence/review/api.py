@@ -75,7 +75,7 @@ class ReviewApi(Controller):
                            max_maturity=max_maturity, sort=sort)
         size, start = parse_window(limit, offset)
         rows, total = await ReviewService(ctx).rows(filters, size, start)
-        return Page(items=[msgspec.convert(r.json(), ReviewRowOut) for r in rows], total=total, limit=size,
+        return Page(items=rows, total=total, limit=size,
                     offset=start)
 
     @get("/charts", responses=READ)

@@ -8,7 +8,7 @@ from typing import Any
 
 from convergence.core.csv_safe import csv_text, xlsx_bytes
 from convergence.core.i18n import gettext as _
-from convergence.review.views import ReviewRow
+from convergence.review.schemas import ReviewRowOut
 
 EXPORT_COLUMNS = ("product_id", "company_id", "company_name", "display_name", "step_id", "step", "status",
                   "status_label", "maturity", "validated_at")
@@ -28,18 +28,18 @@ def _decimal(value: Any, comma: bool) -> Any:
     return value
 
 
-def export_values(row: ReviewRow) -> list[Any]:
-    return [row.product_id, row.company_id, row.company_name, row.display_name, row.step_id, row.step_title,
+def export_values(row: ReviewRowOut) -> list[Any]:
+    return [row.product_id, row.company_id, row.company_name, row.display_name, row.step_id, row.step,
             row.status, status_label(row.status), row.maturity,
-            row.validated_at.isoformat() if row.validated_at else ""]
+            row.validated_at or ""]
 
 
-def csv_export(rows: Iterable[ReviewRow], language: str) -> str:
+def csv_export(rows: Iterable[ReviewRowOut], language: str) -> str:
     comma = language == "fr"
     return csv_text(EXPORT_COLUMNS, [
         [_decimal(v, comma) if i == MATURITY_COLUMN else v for i, v in enumerate(export_values(row))]
         for row in rows])
 
 
-def xlsx_export(rows: Iterable[ReviewRow]) -> bytes:
+def xlsx_export(rows: Iterable[ReviewRowOut]) -> bytes:
     return xlsx_bytes("review", EXPORT_COLUMNS, [export_values(row) for row in rows])

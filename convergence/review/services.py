@@ -20,7 +20,8 @@ from convergence.review.exports import csv_export, xlsx_export
 from convergence.review.filters import Filters
 from convergence.review.models import ReviewComment
 from convergence.review.queries import ReviewQueries
-from convergence.review.views import ReviewRow, comment_json, review_row
+from convergence.review.schemas import ReviewRowOut
+from convergence.review.views import comment_json, review_row
 
 
 class ReviewService:
@@ -32,7 +33,7 @@ class ReviewService:
     # -------------------------------------------------------------------------- the rows
 
     async def rows(self, filters: Filters, limit: int, offset: int,
-                   total: int | None = None) -> tuple[list[ReviewRow], int]:
+                   total: int | None = None) -> tuple[list[ReviewRowOut], int]:
         """A page of rows and their total; a caller that already counted them (the charts do) passes `total`,
         which spares a pass over the whole market."""
         self.ctx.require(Permission.REVIEW_READ)
@@ -40,7 +41,7 @@ class ReviewService:
             total = await self.queries.count(filters)
         return [review_row(r) for r in await self.queries.rows(filters, limit, offset)], int(total or 0)
 
-    async def _all_rows(self, filters: Filters) -> list[ReviewRow]:
+    async def _all_rows(self, filters: Filters) -> list[ReviewRowOut]:
         self.ctx.require(Permission.REVIEW_READ)
         return [review_row(r) for r in await self.queries.rows(filters)]
 

@@ -4,8 +4,6 @@ data and their SVG geometry. Built from records already read; nothing here queri
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from convergence.accounts.models import User
@@ -19,6 +17,7 @@ from convergence.questionnaires.services import local_today, localized
 from convergence.review.filters import STATUSES
 from convergence.review.models import ReviewComment
 from convergence.review.queries import ProductRecords
+from convergence.review.schemas import ReviewRowOut
 from convergence.review.statistics import MIN_COMPANIES, Counts, ThemeStats, theme_order, theme_stats
 
 STATUS_COLOURS = {"not_started": "#c9c9c9", "draft": "#9fb4ff", "submitted": "#f5c542", "validated": "#3a9d5d"}
@@ -28,41 +27,16 @@ CHART_W = LABEL_W + BAR_W + 50
 
 # ------------------------------------------------------------------------------------------------ rows
 
-@dataclass
-class ReviewRow:
-    product_id: int
-    company_id: int
-    company_name: str
-    display_name: str
-    commercial_name: str | None
-    edition: str
-    version: str
-    step_id: int
-    step_code: str
-    step_title: str
-    track_code: str
-    status: str
-    maturity: float
-    validated_at: datetime | None
-
-    def json(self) -> dict[str, Any]:
-        return {"product_id": self.product_id, "company_id": self.company_id, "company_name": self.company_name,
-                "display_name": self.display_name, "commercial_name": self.commercial_name,
-                "edition": self.edition, "version": self.version, "step_id": self.step_id,
-                "step_code": self.step_code, "step": self.step_title, "track": self.track_code,
-                "status": self.status, "maturity": self.maturity,
-                "validated_at": self.validated_at.isoformat() if self.validated_at else None}
-
-
-def review_row(row: Any) -> ReviewRow:
-    """A row of ReviewQueries.rows, with the step's title in the request language."""
-    return ReviewRow(
+def review_row(row: Any) -> ReviewRowOut:
+    """A row of ReviewQueries.rows, with the step's title in the request language: the dashboard's, the export's
+    and the API's row alike."""
+    return ReviewRowOut(
         product_id=row.product_id, company_id=row.company_id, company_name=row.company_name,
         display_name=compose_name(row.name, row.os, row.os_other, row.device),
         commercial_name=row.commercial_name, edition=row.edition, version=row.version, step_id=row.step_id,
-        step_code=row.step_code, step_title=row.step_title_en if current_language() == "en" else row.step_title_fr,
-        track_code=row.track_code, status=STATUSES[int(row.rank)], maturity=float(row.maturity or 0),
-        validated_at=row.validated_at)
+        step_code=row.step_code, step=row.step_title_en if current_language() == "en" else row.step_title_fr,
+        track=row.track_code, status=STATUSES[int(row.rank)], maturity=float(row.maturity or 0),
+        validated_at=row.validated_at.isoformat() if row.validated_at else None)
 
 
 def theme_titles(themes: Iterable[Theme]) -> dict[str, str]:
