@@ -1,7 +1,7 @@
 """Load run: simulated contributors autosaving the same responses at once; no acknowledged write may be lost.
 
-    .venv/bin/python bench/load.py                  # 50 writers, 2 minutes on each database
-    .venv/bin/python bench/load.py --seconds 20     # shorter (also --only sqlite|postgresql, --companies N)
+    .venv/bin/python bench/run.py --load-only                      # 50 writers, 2 minutes on each database
+    .venv/bin/python bench/run.py --load-only --load-seconds 20    # shorter (also --only, --companies N)
 
 Writers share responses (5 per response by default), so saves collide: a writer whose version is stale gets a
 409, reloads the response (GET /api/v1/responses/{id}) and sends its answer again with the new version. Each
@@ -25,7 +25,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import (  # bench/run.py, next to this file
+from common import (  # bench/common.py, next to this file
     EDITABLE,
     SIM_PASSWORD,
     answer_for,
@@ -225,12 +225,3 @@ async def load_run(base_url: str, writers: int, per_response: int, seconds: floa
         "",
     ]
     return lines
-
-
-if __name__ == "__main__":
-    from run import main
-
-    arguments = list(sys.argv[1:])
-    if "--seconds" in arguments:
-        arguments[arguments.index("--seconds")] = "--load-seconds"
-    sys.exit(main(["--load-only", *arguments]))

@@ -3,7 +3,7 @@
     .venv/bin/python bench/run.py                 # 1,000 companies, 10 s per route, both databases
     .venv/bin/python bench/run.py --quick         # 50 companies, 3 s per route: a fast check
     .venv/bin/python bench/run.py --load          # also the load run (50 contributors, 2 minutes per database)
-    .venv/bin/python bench/load.py --seconds 20   # only the load run
+    .venv/bin/python bench/run.py --load-only --load-seconds 20   # only the load run
 
 Each database gets a fresh market: `convergence db upgrade`, `fixtures load`, `simulate`, `users create` (a
 reviewer), then `convergence serve` in a subprocess on a free port (SQLite in a temporary directory with one
@@ -36,25 +36,34 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # bench/common.py, next to this file
+    EDITABLE,
+    SEED,
+    SIM_PASSWORD,
+    answer_for,
+    api_token,
+    log,
+    manager_email,
+    new_client,
+    product_responses,
+    questionnaire_items,
+)
+from load import load_run  # bench/load.py
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CONVERGENCE = str(BIN / "convergence")
 PG_ADMIN = os.environ.get("BENCH_PG", os.environ.get("CONVERGENCE_TEST_PG",
                                                       "postgresql://postgres@127.0.0.1:5432/postgres"))
-SEED = 1
-SIM_PASSWORD = "Simulation-Convergence-2026"
 REVIEWER_EMAIL = "reviewer@bench.example"
 REVIEWER_PASSWORD = "Mesure-Charge-Convergence-2026"
-EDITABLE = ("not_started", "draft")
 
 # Targets of the issue (latencies in ms).
 AUTOSAVE_P99_MS = 50
 REVIEW_P99_MS = 200
 PAGE_RATIO = 10
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------- databases
@@ -178,18 +187,6 @@ def prepare(server: Server, companies: int, products: int | None) -> None:
 # ---------------------------------------------------------------------------------------------- clients
 
 
-def manager_email(number: int) -> str:
-    """The first manager of simulated company `number` (from 1): see convergence/simulation.py."""
-    return f"manager1@sim{SEED}-{number}.example"
-
-
-async def api_token(http: httpx.AsyncClient, email: str, password: str = SIM_PASSWORD) -> dict[str, str]:
-    response = await http.post("/api/v1/auth/token", json={"email": email, "password": password})
-    if response.status_code != 200:
-        raise SystemExit(f"Sign-in of {email} failed: {response.status_code} {response.text[:300]}")
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
 async def page_login(http: httpx.AsyncClient, email: str, password: str = SIM_PASSWORD) -> None:
     """A browser sign-in: GET /login sets the CSRF cookie, the form posts it back."""
     await http.get("/login")
@@ -197,11 +194,6 @@ async def page_login(http: httpx.AsyncClient, email: str, password: str = SIM_PA
     response = await http.post("/login", data={"email": email, "password": password, "_csrf": csrf})
     if response.status_code not in (302, 303):
         raise SystemExit(f"Page sign-in of {email} failed: {response.status_code} {response.text[:300]}")
-
-
-def new_client(base_url: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url, timeout=60, follow_redirects=False,
-                             limits=httpx.Limits(max_connections=2, max_keepalive_connections=2))
 
 
 @dataclass
@@ -221,33 +213,6 @@ class Vendor:
     counter: int = 0
 
 
-def answer_for(item: dict[str, Any]) -> Callable[[int], Any] | None:
-    """A value generator accepted by the item, distinct at each call for text and number items."""
-    kind = item["type"]
-    if kind == "text":
-        return lambda n: f"Bench answer {n}"
-    if kind == "number":
-        return lambda n: n
-    if kind == "boolean":
-        return lambda n: n % 2 == 0
-    if kind == "choice" and item.get("options"):
-        values = [o["value"] for o in item["options"]]
-        return lambda n: values[n % len(values)]
-    return None
-
-
-async def questionnaire_items(http: httpx.AsyncClient, headers: dict[str, str]) -> dict[int, list[dict[str, Any]]]:
-    tracks = (await http.get("/api/v1/tracks", headers=headers)).json()
-    out: dict[int, list[dict[str, Any]]] = {}
-    for track in tracks["items"]:
-        for step in track["steps"]:
-            for q in step["questionnaires"]:
-                out[q["id"]] = q["items"]
-    for q in tracks.get("global_strategy", []):
-        out[q["id"]] = q["items"]
-    return out
-
-
 def pick_item(items: list[dict[str, Any]]) -> tuple[str, Callable[[int], Any]] | None:
     """A free-form item first (text, number), unconditioned so that the page shows it."""
     ranked = sorted(items, key=lambda i: ({"text": 0, "number": 1, "boolean": 2, "choice": 3}.get(i["type"], 9),
@@ -257,17 +222,6 @@ def pick_item(items: list[dict[str, Any]]) -> tuple[str, Callable[[int], Any]] |
         if generator is not None:
             return str(item["id"]), generator
     return None
-
-
-async def product_responses(http: httpx.AsyncClient, headers: dict[str, str], company_id: int,
-                            products: int = 200) -> list[dict[str, Any]]:
-    """The responses of the company's products (first `products` products of the catalogue)."""
-    listing = (await http.get(f"/api/v1/companies/{company_id}/products?limit={products}",
-                              headers=headers)).json()["items"]
-    rows: list[dict[str, Any]] = []
-    for product in listing:
-        rows += (await http.get(f"/api/v1/products/{product['id']}/responses", headers=headers)).json()["items"]
-    return rows
 
 
 async def make_vendors(base_url: str, count: int, companies: int) -> list[Vendor]:
@@ -559,8 +513,6 @@ async def run_database(label: str, database_url: str, workdir: Path, workers: in
             if label.startswith("SQLite"):
                 lines += query_counts(server, args.companies)
         if args.load or args.load_only:
-            from load import load_run  # bench/load.py, next to this file
-
             lines += await load_run(server.base_url, args.writers, args.per_response, args.load_seconds,
                                     args.companies, label)
     finally:
