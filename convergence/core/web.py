@@ -88,10 +88,6 @@ def db_session(scope: Scope) -> AsyncSession:
     return session
 
 
-async def provide_db(request: Request[Any, Any, Any]) -> AsyncSession:
-    return db_session(request.scope)
-
-
 async def commit_on_success(response: Response[Any]) -> Response[Any]:
     """after_request hook: a handler that returned a non-error answer gets its unit of work committed.
 

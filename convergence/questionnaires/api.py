@@ -9,6 +9,7 @@ from litestar import Controller, get, patch, post, put
 from litestar.di import Provide
 
 from convergence.core.api_docs import BODY, SIGNED_IN, Page, errors
+from convergence.core.formatting import local_today
 from convergence.core.params import FromPath, JSONBody
 from convergence.identity.web import Ctx, provide_ctx, signed_in
 from convergence.questionnaires import engine
@@ -25,7 +26,7 @@ from convergence.questionnaires.schemas import (
     SavedOut,
     StepsIn,
 )
-from convergence.questionnaires.services import QuestionnaireService, local_today
+from convergence.questionnaires.services import QuestionnaireService
 
 
 def item_json(item: Item) -> dict[str, Any]:

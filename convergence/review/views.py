@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from convergence.accounts.models import User
+from convergence.core.formatting import local_today
 from convergence.core.i18n import current_language
 from convergence.core.models import AuditEvent
 from convergence.products.models import compose_name
 from convergence.questionnaires import engine
 from convergence.questionnaires.answers import answer_text, changes_between
 from convergence.questionnaires.models import Response, ResponseRevision, Step, Theme, Track
-from convergence.questionnaires.services import local_today, localized
+from convergence.questionnaires.services import localized
 from convergence.review.filters import STATUSES
 from convergence.review.models import ReviewComment
 from convergence.review.queries import ProductRecords
