@@ -21,7 +21,7 @@ install: $(STAMP)
 locale: install
 	$(BIN)/convergence i18n compile
 
-# Every msgid of the code and templates, for translators: var/messages.pot.
+# Every msgid of the code and templates, for translators: var/messages.pot (Babel's extraction, babel.cfg).
 messages: install
 	$(BIN)/convergence i18n extract
 

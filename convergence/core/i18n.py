@@ -79,3 +79,9 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
 
 
 _ = gettext
+
+
+def N_(message: str) -> str:
+    """Marks a message kept in data and translated when shown: answers it unchanged, and Babel's extraction
+    (`convergence.core.messages.KEYWORDS`) finds it, where a `_()` further on only sees a variable."""
+    return message

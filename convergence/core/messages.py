@@ -1,87 +1,62 @@
-"""Finds every translatable message: `_()`/`gettext()` in templates and code, and the English sentences
-given to domain errors (translated when shown). Used by the catalogue check and `convergence i18n missing`."""
+"""Every translatable message is what Babel extracts from the code and templates (babel.cfg) with `KEYWORDS`: the
+one list of calls whose arguments are msgids. `convergence i18n extract` (`make messages`) writes them to a .pot
+and the catalogue check (tests/test_i18n.py) wants a French translation for each, so both see the same set."""
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from babel.messages.jslexer import line_re  # noqa: F401 - babel must be importable for the jinja extractor
-from jinja2.ext import babel_extract
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 
-ERROR_CLASSES = {"BadRequest", "Conflict", "Forbidden", "Invalid", "NotAuthenticated", "NotFound", "Throttled",
-                 "TermsNotAccepted", "DomainError", "TextProblem"}
-GETTEXT_NAMES = {"_", "gettext"}
+from convergence.core.i18n import N_
+
+# Domain errors (core/errors.py, TextProblem in core/inputs.py) take the English sentence shown as first argument.
+ERROR_CLASSES = ("BadRequest", "Conflict", "Forbidden", "Invalid", "NotAuthenticated", "NotFound", "Throttled",
+                 "TermsNotAccepted", "DomainError", "TextProblem")
+# Babel's keyword specs: None is the first argument; (1, 2) singular and plural.
+KEYWORDS: dict[str, tuple[int, ...] | None] = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "N_": None,
+    "Phrase": None,
+    # questionnaires.item_types._fail(item, "sentence", **params): why an answer is refused.
+    "_fail": (2,),
+    **dict.fromkeys(ERROR_CLASSES, None),
+}
 Message = str | tuple[str, str]
-# Shown through a variable (`_(user.role|capitalize)`), so no extractor can see them.
-DYNAMIC_MESSAGES = {"Support", "Reviewer", "Manager", "Contributor", "Pending", "Approved", "Rejected",
-                    "Read", "Edit", "Validate", "team.invited", "team.rights_changed", "team.member_deactivated",
-                    "team.invitation_cancelled", "team.invitation_resent",
-                    "Not started", "Draft", "Submitted", "Validated",
-                    "submitted", "validated", "returned", "reopened", "copied",
-                    "Complete", "In progress", "To do", "Added", "Changed", "Removed"}
+
+# Msgids that no source line spells out: the templates build them from a stored code (`_(user.role|capitalize)`,
+# `_(h.action)`, `_({"added": "Added", ...}[c.kind])`), so nothing a keyword reaches holds them. Marked here so
+# that Babel finds them like any other; a label table next to each enum, used by the templates, is their due place.
+SHOWN_FROM_CODES = (
+    # accounts.models.Role
+    N_("Support"), N_("Reviewer"), N_("Manager"), N_("Contributor"),
+    # accounts.models.RequestStatus
+    N_("Pending"), N_("Approved"), N_("Rejected"),
+    # companies.pages.LEVELS, a right's levels
+    N_("Read"), N_("Edit"), N_("Validate"),
+    # questionnaires.models.Status
+    N_("Not started"), N_("Draft"), N_("Submitted"), N_("Validated"),
+    # a response's history: its audit actions without the "response." prefix
+    N_("submitted"), N_("validated"), N_("returned"), N_("reopened"), N_("copied"),
+    # the kinds of change between two revisions (templates/questionnaires/_revision_changes.html)
+    N_("Added"), N_("Changed"), N_("Removed"),
+)
 
 
-def _strings_in_dict(node: ast.AST) -> Iterator[str]:
-    if isinstance(node, ast.Dict):
-        for value in node.values:
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                yield value.value
-            elif isinstance(value, ast.Tuple):
-                yield from (e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
-
-
-def python_messages(path: Path) -> Iterator[Message]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-            if name == "ngettext" and len(node.args) > 1 and all(
-                    isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:2]):
-                yield (node.args[0].value, node.args[1].value)
-            if name in ERROR_CLASSES | GETTEXT_NAMES | {"Phrase"} and node.args:
-                first = node.args[0]
-                if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                    yield first.value
-            # engine._fail(item, "sentence", **params): the sentence of an invalid answer.
-            if name == "_fail" and len(node.args) > 1:
-                second = node.args[1]
-                if isinstance(second, ast.Constant) and isinstance(second.value, str):
-                    yield second.value
-            if name in ERROR_CLASSES:
-                for keyword in node.keywords:
-                    if keyword.arg == "fields":
-                        yield from _strings_in_dict(keyword.value)
-        # Messages collected in lists/dicts before being raised (password policy, form problems).
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "append" and node.args:
-            first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.endswith("."):
-                yield first.value
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
-            targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
-            if any(t in ("required", "texts", "messages") for t in targets):
-                for value in _strings_in_dict(node.value):
-                    if value.endswith("."):
-                        yield value
-
-
-def template_messages(path: Path) -> Iterator[Message]:
-    with path.open("rb") as fh:
-        for _lineno, _func, message, _comments in babel_extract(
-                fh, ("_", "gettext", "ngettext"), [], {"extensions": "jinja2.ext.i18n", "trimmed": "true"}):
-            if isinstance(message, str):
-                yield message
-            elif isinstance(message, tuple):
-                strings = tuple(m for m in message if isinstance(m, str))
-                yield strings if len(strings) == 2 else strings[0]
+def extract(root: Path) -> Iterator[tuple[str, int, Message, list[str], str | None]]:
+    """Babel's extraction over the files babel.cfg maps: (file, line, msgid, comments, context)."""
+    with (root / "babel.cfg").open(encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh, "babel.cfg")
+    for filename, lineno, message, comments, context in extract_from_dir(
+            root, method_map, options_map, keywords=KEYWORDS):
+        if message and (isinstance(message, tuple) or message.strip()):
+            yield filename, lineno, message, comments, context
 
 
 def all_messages(root: Path) -> set[Message]:
     """Every msgid: a string, or a (singular, plural) pair for a message with plural forms."""
-    found: set[Message] = set(DYNAMIC_MESSAGES)
-    for path in sorted((root / "convergence").rglob("*.py")):
-        found.update(python_messages(path))
-    for path in sorted((root / "templates").rglob("*.html")):
-        found.update(template_messages(path))
-    return {m for m in found if m and (isinstance(m, tuple) or m.strip())}
+    return {message for _file, _line, message, _comments, _context in extract(root)}
