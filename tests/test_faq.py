@@ -18,7 +18,9 @@ REGISTRATION = "convergence-registration"
 SEGMENTATION = "convergence-product-segmentation"
 BASE_OPTION = "convergence-base-and-option-products"
 WORKING_METHOD = "convergence-working-method"
-KEYS = {"id", "slug", "question", "question_fr", "question_en", "answer", "theme", "facets", "places"}
+KEYS = {"id", "slug", "question", "question_fr", "question_en", "answer", "answer_lang", "answer_fr", "answer_en",
+        "answer_fr_translated", "theme", "facets", "places"}
+TRANSLATION_NOTE = "Réponse traduite par le projet à partir de la FAQ de l'ANS"
 FACETS = {"offer_type", "segur_corridor", "segur_scheme", "product_or_service", "topic"}
 HTMX = {"HX-Request": "true"}
 
@@ -61,16 +63,40 @@ async def test_reload_repairs_edited_answers_and_keeps_votes(client, settings, d
     roles = await entry(db, ROLES)
     assert (await client.post(f"/api/v1/faq/{roles.id}/feedback", json={"useful": True})).status_code == 204
     async with unit_of_work(db) as session:
-        await session.execute(update(FaqEntry).where(FaqEntry.id == roles.id).values(question_en="Edited"))
+        await session.execute(update(FaqEntry).where(FaqEntry.id == roles.id).values(
+            question_en="Edited", answer_fr="Modifiée", answer_fr_translated=False))
         await session.execute(FaqTag.__table__.delete().where(FaqTag.entry_id == roles.id, FaqTag.kind == "place"))
     async with unit_of_work(db) as session:
         assert await load_faq(settings, session) == 0
     again = await entry(db, ROLES)
     assert again.question_en.startswith("What user profiles") and again.places == ["team", "account_request",
                                                                                     "questionnaires"]
+    assert again.answer_fr.startswith("La plateforme Convergence distingue") and again.answer_fr_translated
     assert await count(db, FaqFeedback, FaqFeedback.entry_id == roles.id) == 1
     # The search index follows the edit back (SQLite triggers / PostgreSQL expression index).
     assert await slugs(client, q="profiles") == [ROLES]
+    assert await slugs(client, q="brouillons") == [ROLES]
+
+
+async def test_every_answer_is_in_both_languages_and_the_french_one_is_marked_translated(db):
+    async with db() as session:
+        entries = (await session.scalars(select(FaqEntry))).all()
+    assert len(entries) == 21
+    for e in entries:
+        assert e.answer_en.strip() and e.answer_fr.strip() and e.answer_fr != e.answer_en, e.slug
+        assert e.answer_fr_translated and e.translated("fr") and not e.translated("en")
+        assert e.answer("fr") == e.answer_fr and e.answer("en") == e.answer_en
+    roles = next(e for e in entries if e.slug == ROLES)
+    assert roles.answer_en.startswith("There are two main user profiles on the Convergence platform:")
+    assert "- Gestionnaire : il s'agit soit du mandataire social" in roles.answer_fr
+
+
+async def test_an_answer_without_french_text_shows_the_english_original(db):
+    async with unit_of_work(db) as session:
+        await session.execute(update(FaqEntry).where(FaqEntry.slug == ROLES).values(answer_fr=""))
+    roles = await entry(db, ROLES)
+    assert roles.answer_lang("fr") == "en" and roles.answer("fr") == roles.answer_en
+    assert not roles.translated("fr")
 
 
 async def test_cli_fixtures_load_includes_the_faq(settings, db):
@@ -91,6 +117,23 @@ async def test_search_stems_english_words(client):
                                             ("découper", SEGMENTATION)])
 async def test_search_finds_french_question_titles(client, word, slug):
     assert slug in await slugs(client, q=word)
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("brouillons", [ROLES]),  # only in the French answer ("drafts" in the English one)
+    ("brouillon", [ROLES]),  # stemmed
+    ("mandataire social", [ROLES]),
+    ("kinésithérapeutes", ["annuaire-sante-listed-professions"]),
+    ("sauvegarde données", ["hds-eligible-hosting-activities"]),
+])
+async def test_search_finds_french_words_of_the_french_answers(client, query, expected):
+    assert await slugs(client, q=query) == expected
+
+
+async def test_french_search_on_the_french_page(client):
+    page = await client.get("/faq", params={"q": "brouillons"})
+    assert page.status_code == 200 and "1 réponse" in page.text and f'id="{ROLES}"' in page.text
+    assert "peuvent seulement enregistrer des brouillons" in page.text
 
 
 async def test_search_needs_every_word(client):
@@ -173,6 +216,41 @@ async def test_faq_page_in_english_shows_english_titles(client):
     page = await client.get("/faq", params={"q": "contributors"})
     assert "What user profiles exist on the Convergence platform" in page.text
     assert "Was this answer useful?" in page.text
+
+
+def _article(html: str, slug: str) -> str:
+    return html.split(f'id="{slug}"')[1].split("</article>")[0]
+
+
+async def test_french_page_shows_the_french_answer_and_the_translation_note(client):
+    page = await client.get("/faq")
+    assert page.text.count(TRANSLATION_NOTE) == 21
+    roles = _article(page.text, ROLES)
+    assert '<div class="answer" lang="fr">' in roles
+    assert "<p>La plateforme Convergence distingue deux principaux profils d'utilisateur :</p>" in roles
+    assert "<li>Contributeur : il peut créer des comptes pour d'autres contributeurs" in roles
+    assert TRANSLATION_NOTE in roles.split('class="answer"')[1]  # under the answer
+    assert "There are two main user profiles" not in roles and "Contributor: authorized" not in roles
+
+
+async def test_english_page_shows_the_english_original_without_the_note(client):
+    client.cookies.set("cv_lang", "en")
+    page = await client.get("/faq")
+    roles = _article(page.text, ROLES)
+    assert '<div class="answer" lang="en">' in roles
+    assert "<p>There are two main user profiles on the Convergence platform:</p>" in roles
+    assert "<li>Contributor: authorized to create accounts for other contributors" in roles
+    assert "La plateforme Convergence distingue" not in roles
+    assert "Réponse traduite par le projet" not in page.text and "translated by the project" not in page.text
+
+
+async def test_answers_are_markdown_paragraphs_and_lists(client):
+    page = await client.get("/faq", params={"place": "products"})
+    segmentation = _article(page.text, SEGMENTATION)
+    assert segmentation.count("<p>") == 4 and segmentation.count("<li>") == 2 and "<ul>" in segmentation
+    cert = _article((await client.get("/faq", params={"theme": "CERT Santé"})).text,
+                    "cert-sante-opening-hours-contact")
+    assert "<p>+33 (0)9 72 43 91 25</p>" in cert  # one line of the address per paragraph, as the source
 
 
 # ------------------------------------------------------------------------------------------ feedback
@@ -314,16 +392,28 @@ async def test_help_partial_follows_the_ui_language(client, db):
     response = await client.get("/faq/help/products", headers=HTMX)
     segmentation = await entry(db, SEGMENTATION)
     assert segmentation.question_en in response.text and segmentation.question_fr not in response.text
-    assert "You may divide your service into as many products" in response.text  # the excerpt
+    assert '<p lang="en">You may divide your service into as many products' in response.text  # the excerpt
+
+
+async def test_help_excerpt_is_french_on_a_french_page(client):
+    response = await client.get("/faq/help/team", headers=HTMX)
+    assert '<p lang="fr">La plateforme Convergence distingue deux principaux profils' in response.text
+    assert "There are two main user profiles" not in response.text
+    assert "- Gestionnaire" not in response.text and "Gestionnaire : il s&#39;agit" in response.text  # no list mark
 
 
 async def test_help_excerpt_is_short_and_links_to_the_full_answer(client, db):
     response = await client.get("/faq/help/products", headers=HTMX)
     assert f'href="/faq?place=products#{SEGMENTATION}"' in response.text
     assert "…" in response.text
-    assert "Mon Espace Santé (My Health Space)" not in response.text  # the end of the answer is not shown
+    end = "Le nom commercial doit être identique au nom visible par le citoyen."
+    assert end not in response.text  # the end of the answer is not shown
     full = await client.get("/faq?place=products")
-    assert "Mon Espace Santé (My Health Space)" in full.text
+    assert end in full.text
+    client.cookies.set("cv_lang", "en")
+    english = await client.get("/faq/help/products", headers=HTMX)
+    assert "…" in english.text and "Mon Espace Santé (My Health Space)" not in english.text
+    assert "Mon Espace Santé (My Health Space)" in (await client.get("/faq?place=products")).text
 
 
 async def test_help_without_htmx_is_a_page(client):
@@ -381,6 +471,21 @@ async def test_api_french_questions(client):
     body = (await client.get("/api/v1/faq", params={"lang": "fr", "q": "contributors"})).json()
     assert body["items"][0]["question"] == body["items"][0]["question_fr"]
     assert body["items"][0]["question"].startswith("Quels sont les profils")
+    assert body["items"][0]["answer"] == body["items"][0]["answer_fr"] and body["items"][0]["answer_lang"] == "fr"
+
+
+async def test_api_answers_in_the_language_of_accept_language(client):
+    english = (await client.get("/api/v1/faq", params={"q": "contributors"})).json()["items"][0]
+    assert english["answer"] == english["answer_en"] and english["answer_lang"] == "en"
+    assert english["answer"].startswith("There are two main user profiles")
+    assert english["answer_fr"].startswith("La plateforme Convergence distingue") and english["answer_fr_translated"]
+    french = (await client.get("/api/v1/faq", params={"q": "contributors"},
+                               headers={"Accept-Language": "fr-FR,fr;q=0.9"})).json()["items"][0]
+    assert french["question"] == french["question_fr"] and french["answer"] == french["answer_fr"]
+    assert french["answer_lang"] == "fr" and french["answer_en"] == english["answer_en"]
+    chosen = (await client.get(f"/api/v1/faq/{french['id']}", params={"lang": "en"},
+                               headers={"Accept-Language": "fr"})).json()
+    assert chosen["answer"] == english["answer_en"]  # an explicit `lang` wins
 
 
 async def test_api_one_answer(client, db):

@@ -104,7 +104,7 @@ def test_filters_in_a_template():
                                "{{ at|time }} · {{ d|date }}")
     text = template.render(m=0.0, s="not_started", n=76.7, p=76.7, at=WINTER, d="2026-11-30")
     assert text == f"— · 76,7 · 76,7{NBSP}% · 30 nov. 2026 à 14:02 (heure de Paris) · 14:02 · 30 nov. 2026"
-    assert set(FILTERS) == {"number", "percent", "maturity", "datetime", "time", "date"}
+    assert set(FILTERS) == {"number", "percent", "maturity", "datetime", "time", "date", "markdown"}
 
 
 def test_month_for_chart_axes():

@@ -3,6 +3,8 @@ times in Europe/Paris. Every function is also a Jinja filter (see FILTERS, regis
 
 Contract for templates: `x|number`, `x|percent` (0-100 scale), `x|maturity(status)`, `x|datetime`, `x|time`,
 `x|date`. None (and a maturity of a response not started) is written "—".
+Long texts stored as Markdown (the CGU, the FAQ answers) are shown with `text|markdown` (`|markdown(shift=1)`
+moves headings one level down, under the page's own h1).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
 from babel.dates import get_timezone_location
 from babel.numbers import format_decimal, format_percent as babel_percent, format_scientific
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from convergence.core.i18n import current_language, gettext
 
@@ -171,6 +175,41 @@ class Phrase:
         return gettext(self.msgid, **{name: format_value(v) for name, v in self.params.items()})
 
 
+# CommonMark with raw HTML turned off: a `<script>` or `<img onerror>` in a text is written out as text, never
+# interpreted. Links are kept (markdown-it refuses javascript:, vbscript:, file: and non-image data: URLs). The
+# output has no style attribute and no script, so the Content-Security-Policy needs nothing more.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+_HEADINGS = ("heading_open", "heading_close")
+
+
+def render_markdown(text: Any, shift: int = 0) -> Markup:
+    """A Markdown text as safe HTML; `shift` moves every heading down that many levels (h6 at most)."""
+    if text is None or text == "":
+        return Markup("")
+    env: dict[str, Any] = {}
+    tokens = _MARKDOWN.parse(str(text), env)
+    if shift:
+        for token in tokens:
+            if token.type in _HEADINGS:
+                token.tag = f"h{min(6, max(1, int(token.tag[1:]) + shift))}"
+    return Markup(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, env))
+
+
+def markdown_text(text: Any) -> str:
+    """The words of a Markdown text without its marks, on one line (excerpts): blocks and list items are joined
+    by a space."""
+    parts: list[str] = []
+    for token in _MARKDOWN.parse(str(text or "")):
+        if token.type == "inline":
+            parts.extend(child.content if child.type in ("text", "code_inline") else " "
+                         for child in token.children or () if child.type in ("text", "code_inline", "softbreak",
+                                                                              "hardbreak"))
+            parts.append(" ")
+        elif token.type in ("code_block", "fence"):
+            parts.extend((token.content, " "))
+    return " ".join("".join(parts).split())
+
+
 FILTERS = {
     "number": format_number,
     "percent": format_percent,
@@ -178,4 +217,5 @@ FILTERS = {
     "datetime": format_datetime,
     "time": format_time,
     "date": format_date,
+    "markdown": render_markdown,
 }

@@ -1,4 +1,8 @@
-"""Loads fixtures/faq/faq.yaml: an upsert by slug (idempotent); votes already given are kept."""
+"""Loads fixtures/faq/faq.yaml: an upsert by slug (idempotent); votes already given are kept.
+
+Each entry has both question titles, the ANS answer in English (`answer_en`, Markdown) and its French version
+(`answer_fr`), with `answer_fr_translated: true` when the French text is the project's translation.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from convergence.faq.models import FACETS, PLACE, FaqEntry, FaqTag
 from convergence.settings import Settings
 
-TEXT_FIELDS = ("question_fr", "question_en", "answer", "theme")
+TEXT_FIELDS = ("question_fr", "question_en", "answer_en", "answer_fr", "theme")
+FLAGS = ("answer_fr_translated",)
 
 
 def _strings(value: Any, where: str) -> list[str]:
@@ -40,13 +45,16 @@ def read_entries(settings: Settings) -> list[dict[str, Any]]:
         for name in TEXT_FIELDS:
             if not isinstance(raw.get(name), str) or not raw[name].strip():
                 raise ValueError(f"faq.yaml: {slug}: {name} is required")
+        for name in FLAGS:
+            if not isinstance(raw.get(name, False), bool):
+                raise ValueError(f"faq.yaml: {slug}: {name} must be true or false")
         facets = raw.get("facets") or {}
         if not isinstance(facets, dict) or set(facets) - set(FACETS):
             raise ValueError(f"faq.yaml: {slug}: facets must only name {', '.join(FACETS)}")
         tags = [(name, value) for name in FACETS for value in _strings(facets.get(name), f"{slug}: {name}")]
         tags += [(PLACE, value) for value in _strings(raw.get("places"), f"{slug}: places")]
         result.append({"slug": slug, **{name: raw[name].strip() for name in TEXT_FIELDS},
-                       "position": number, "tags": tags})
+                       **{name: raw.get(name, False) for name in FLAGS}, "position": number, "tags": tags})
     return result
 
 
@@ -58,11 +66,11 @@ async def load_faq(settings: Settings, session: AsyncSession) -> int:
         entry = existing.get(data["slug"])
         if entry is None:
             session.add(FaqEntry(slug=data["slug"], position=data["position"],
-                                 **{name: data[name] for name in TEXT_FIELDS},
+                                 **{name: data[name] for name in (*TEXT_FIELDS, *FLAGS)},
                                  tags=[FaqTag(kind=kind, value=value) for kind, value in data["tags"]]))
             added += 1
             continue
-        for name in (*TEXT_FIELDS, "position"):
+        for name in (*TEXT_FIELDS, *FLAGS, "position"):
             if getattr(entry, name) != data[name]:
                 setattr(entry, name, data[name])
         if [(t.kind, t.value) for t in entry.tags] != data["tags"]:

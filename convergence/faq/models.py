@@ -1,16 +1,15 @@
 """The embedded ANS FAQ: answers, their facets and places (tags), and the readers' feedback.
 
 Full-text search lives outside the ORM metadata (see `convergence.faq.search`): an FTS5 virtual table on
-SQLite, an expression GIN index on PostgreSQL, both created by migration 0002.
+SQLite, an expression GIN index on PostgreSQL, both created by migration 0002 and rebuilt over both answers by 0013.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from convergence.core.formatting import markdown_text
 from convergence.core.models import Base
 from convergence.faq import search as _search  # noqa: F401 - registers the full-text objects as unmanaged
 
@@ -21,14 +20,22 @@ EXCERPT_CHARS = 180
 
 
 class FaqEntry(Base):
-    """One answer of the FAQ. `slug` is its stable identity (fixtures upsert by slug, pages anchor on it)."""
+    """One answer of the FAQ. `slug` is its stable identity (fixtures upsert by slug, pages anchor on it).
+
+    Both question titles are the project's (the scrape lost them). The answer is kept in both languages, as
+    Markdown: `answer_en` is the ANS original, word for word; `answer_fr` is its French version, the project's
+    translation when `answer_fr_translated` (the French page then says so under the answer). An entry without a
+    French text shows the English original in French too.
+    """
 
     __tablename__ = "faq_entry"
 
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     question_fr: Mapped[str] = mapped_column(String(300))
     question_en: Mapped[str] = mapped_column(String(300))
-    answer: Mapped[str] = mapped_column(Text)
+    answer_en: Mapped[str] = mapped_column(Text)
+    answer_fr: Mapped[str] = mapped_column(Text, default="", server_default="")
+    answer_fr_translated: Mapped[bool] = mapped_column(default=False, server_default=false())
     theme: Mapped[str] = mapped_column(String(100), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -37,6 +44,18 @@ class FaqEntry(Base):
 
     def question(self, lang: str) -> str:
         return self.question_fr if lang == "fr" else self.question_en
+
+    def answer_lang(self, lang: str) -> str:
+        """The language the answer is shown in for a reader of `lang` (for the `lang` attribute of the page)."""
+        return "fr" if lang == "fr" and self.answer_fr.strip() else "en"
+
+    def answer(self, lang: str) -> str:
+        """The answer (Markdown) in the reader's language, the English original when there is no French text."""
+        return self.answer_fr if self.answer_lang(lang) == "fr" else self.answer_en
+
+    def translated(self, lang: str) -> bool:
+        """Whether the answer shown in `lang` is the project's translation of the ANS answer."""
+        return self.answer_lang(lang) == "fr" and self.answer_fr_translated
 
     @property
     def facets(self) -> dict[str, list[str]]:
@@ -50,29 +69,13 @@ class FaqEntry(Base):
     def places(self) -> list[str]:
         return [tag.value for tag in self.tags if tag.kind == PLACE]
 
-    @property
-    def excerpt(self) -> str:
-        """The answer's first words, cut at a word boundary (contextual help)."""
-        flat = " ".join(line.strip().removeprefix("- ") for line in self.answer.splitlines() if line.strip())
+    def excerpt(self, lang: str) -> str:
+        """The first words of the answer in `lang`, without Markdown marks, cut at a word boundary (contextual
+        help)."""
+        flat = markdown_text(self.answer(lang))
         if len(flat) <= EXCERPT_CHARS:
             return flat
         return flat[:EXCERPT_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:.-–") + "…"
-
-    @property
-    def blocks(self) -> list[tuple[str, Any]]:
-        """The answer as paragraphs and bullet lists (the source marks list items with "- ")."""
-        blocks: list[tuple[str, Any]] = []
-        for line in (raw.strip() for raw in self.answer.splitlines()):
-            if not line:
-                continue
-            if line.startswith("- "):
-                if blocks and blocks[-1][0] == "ul":
-                    blocks[-1][1].append(line[2:].strip())
-                else:
-                    blocks.append(("ul", [line[2:].strip()]))
-            else:
-                blocks.append(("p", line))
-        return blocks
 
 
 class FaqTag(Base):

@@ -1,12 +1,17 @@
 """Full-text search of the FAQ, per database.
 
-SQLite: an FTS5 virtual table `faq_entry_fts` (porter stemming, accents folded) over the French and English
-question titles, the theme and the answer, an external-content index kept in sync with `faq_entry` by triggers.
-PostgreSQL: an expression GIN index `ix_faq_entry_search` on `to_tsvector('english', ...)` of the same columns,
-queried with `plainto_tsquery('english', ...)`, so "contributors" finds "Contributor".
+Both languages are searched whatever the reader's language: the French and English question titles, the theme
+and both answers (the ANS original in English, its French translation).
+SQLite: an FTS5 virtual table `faq_entry_fts` (porter stemming, accents folded) over those columns, an
+external-content index kept in sync with `faq_entry` by triggers.
+PostgreSQL: an expression GIN index `ix_faq_entry_search` on the English text under `to_tsvector('english', ...)`
+joined to the French text under `to_tsvector('french', ...)`, queried with the words stemmed both ways
+(`plainto_tsquery('english', ...) || plainto_tsquery('french', ...)`): every word must match in one language, so
+"contributors" finds "Contributor" and "hébergeurs" finds "hébergeur".
 
-Both are created by migration 0002 and are not part of the ORM metadata: `UNMANAGED_NAMES` lists them so that
-Alembic's comparison (autogenerate and the drift test) leaves them alone.
+Both were created by migration 0002 and are rebuilt over both answers by migration 0013; they are not part of the
+ORM metadata: `UNMANAGED_NAMES` lists them so that Alembic's comparison (autogenerate and the drift test) leaves
+them alone.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ MAX_QUERY_CHARS = 200
 MAX_TERMS = 16
 _WORD = re.compile(r"\w+", re.UNICODE)
 
-# Must stay the expression of the index created by migration 0002 (the planner matches it textually).
-PG_DOCUMENT = "faq_entry.question_fr || ' ' || faq_entry.question_en || ' ' || faq_entry.theme || ' ' || faq_entry.answer"
-PG_VECTOR = f"to_tsvector('english'::regconfig, {PG_DOCUMENT})"
+# Must stay the expression of the index created by migration 0013 (the planner matches it).
+PG_ENGLISH = "faq_entry.question_en || ' ' || faq_entry.theme || ' ' || faq_entry.answer_en"
+PG_FRENCH = "faq_entry.question_fr || ' ' || faq_entry.theme || ' ' || faq_entry.answer_fr"
+PG_VECTOR = (f"(to_tsvector('english'::regconfig, {PG_ENGLISH}) || "
+             f"to_tsvector('french'::regconfig, {PG_FRENCH}))")
 
 _fts = table(FTS_TABLE, column("rowid"), column("rank"))
 
@@ -52,7 +59,9 @@ def apply(statement: Any, dialect: str, words: list[str], entry_id: ColumnElemen
         statement = statement.join(_fts, _fts.c.rowid == entry_id).where(
             literal_column(FTS_TABLE).op("MATCH")(sqlite_match(words)))
         return statement, _fts.c.rank  # bm25: lower is better
-    query = func.plainto_tsquery(literal_column("'english'::regconfig"), " ".join(words))
+    text = " ".join(words)
+    query = func.plainto_tsquery(literal_column("'english'::regconfig"), text).op("||")(
+        func.plainto_tsquery(literal_column("'french'::regconfig"), text))
     vector = literal_column(PG_VECTOR)
     statement = statement.where(vector.op("@@")(query))
     return statement, func.ts_rank(vector, query).desc()
