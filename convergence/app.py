@@ -12,7 +12,6 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import IntegrityError
 
@@ -25,8 +24,13 @@ from convergence.core.formatting import FILTERS
 from convergence.core.inputs import input_guard
 from convergence.core.mail_sender import run_sender
 from convergence.core.i18n import current_language, gettext, load_catalogues, ngettext
-from convergence.identity.permissions import Permission, has_permission
+from convergence.identity import policy
 from convergence.core.web import (
+    AuthenticationMiddleware,
+    CsrfTokenMiddleware,
+    LanguageMiddleware,
+    StaticAssets,
+    UnitOfWorkMiddleware,
     commit_on_success,
     csrf_guard,
     domain_error_handler,
@@ -34,27 +38,29 @@ from convergence.core.web import (
     integrity_error_handler,
     internal_error_handler,
     security_headers,
-    SessionMiddleware,
+    send_queued_cookies,
 )
 from convergence.identity.web import authenticate, terms_gate
 from convergence.products.services import products_for_rights
 from convergence.questionnaires.services import subscribe_hooks
 from convergence.questionnaires.worklist import remember_strategy_access
-from convergence.routes import route_handlers
+from convergence.routes import dependencies, route_handlers
 from convergence.settings import Settings
 
 HTMX_VERSION = "2.0.11"
 
 
-def _configure_jinja(settings: Settings):  # noqa: ANN202
+def _configure_jinja(settings: Settings, assets: StaticAssets):  # noqa: ANN202
     def callback(engine: JinjaTemplateEngine) -> None:
         env: Environment = engine.engine
         env.add_extension("jinja2.ext.i18n")
         env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
         env.globals.update(
             lang=current_language,
-            can=lambda user, name: has_permission(getattr(user, "role", None), Permission(name)),
+            can=policy.can,  # templates ask the policy which actions to offer
+            # htmx keeps its versioned address (static/vendor/htmx-<version>/), already kept a year by browsers.
             htmx_src=f"/static/vendor/htmx-{HTMX_VERSION}/htmx.min.js",
+            static_url=assets.url,  # static_url("css/app.css"): the address with the file's fingerprint
             support_address=settings.support_address,
             version=__version__,
         )
@@ -93,20 +99,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await sender
         await app.state.engine.dispose()
 
+    assets = StaticAssets(settings.static_dir)
     return Litestar(
-        route_handlers=[
-            *route_handlers(),
-            create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False,
-                                       opt={"terms_exempt": True}),
-        ],
+        route_handlers=[*route_handlers(), assets.router(opt={"terms_exempt": True})],
+        dependencies=dependencies(),
         state=State({"settings": settings}),
         on_startup=[startup],
         on_shutdown=[shutdown],
-        middleware=[SessionMiddleware(authenticate)],
+        # The request pipeline, outermost first; each piece is described in core/web.py. Static files skip it.
+        middleware=[LanguageMiddleware(), UnitOfWorkMiddleware(), AuthenticationMiddleware(authenticate),
+                    CsrfTokenMiddleware()],
         guards=[input_guard, csrf_guard, terms_gate],
         before_request=remember_strategy_access,
         after_request=commit_on_success,
-        before_send=[security_headers],  # every answer, those of the router (404, 405) and static files included
+        # Every answer, those of the router (404, 405) and static files included; the cookies first, since an
+        # answer that sets one is marked no-store.
+        before_send=[send_queued_cookies, security_headers],
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,
@@ -115,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(directory=settings.templates_dir, engine=JinjaTemplateEngine,
-                                       engine_callback=_configure_jinja(settings)),
+                                       engine_callback=_configure_jinja(settings, assets)),
         openapi_config=OpenAPIConfig(title="Convergence simulator API", version="1", path="/schema"),
         request_max_body_size=settings.upload_max_bytes + 512 * 1024,
     )

@@ -5,15 +5,16 @@ to the session; a sign-in that replaces an expired session cookie leaves the use
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import update
+from sqlalchemy import event, update
 
-from convergence.accounts.models import UserSession
+from convergence.accounts.models import TermsVersion, UserSession
 from convergence.app import create_app
 from convergence.core.models import utcnow
 from convergence.core.security import session_csrf_token
@@ -126,10 +127,11 @@ async def test_no_store_on_signed_in_answers_and_api_json(client, cast):
     for path in ("/", "/products", "/nowhere", "/session/csrf"):
         assert (await client.get(path)).headers["cache-control"] == "no-store", path
     assert (await client.put("/login")).headers["cache-control"] == "no-store"
-    # Versioned vendor files are cached for a year; the others keep the server's default.
+    # Versioned vendor files are cached for a year; the others, under their plain address, a short while
+    # (fingerprinted addresses: tests/test_static.py).
     htmx = await client.get(HTMX)
     assert htmx.status_code == 200 and htmx.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert "cache-control" not in (await client.get("/static/css/app.css")).headers
+    assert (await client.get("/static/css/app.css")).headers["cache-control"] == "public, max-age=300"
 
 
 async def test_an_answer_that_sets_a_cookie_is_not_stored(client, cast):
@@ -298,3 +300,50 @@ async def test_the_token_endpoint_is_never_stored(client, cast):
     anonymous = await client.get("/session/csrf")  # no cookie set by this answer
     assert anonymous.headers["cache-control"] == "no-store"
     assert anonymous.json() == {"csrf_token": csrf(client), "signed_in": False}
+
+
+# ------------------------------------------------------------------------------ one statement for who acts
+
+@contextmanager
+def statements(client: AsyncTestClient[Any]) -> Iterator[list[str]]:
+    """The SQL statements the app sends while the block runs (transaction control left out)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
+            seen.append(statement)
+
+    engine = client.app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_who_is_signed_in_and_the_current_terms_are_one_statement(client, cast):
+    await page_login(client, cast.manager.email)
+    with statements(client) as seen:
+        assert (await client.get("/session/csrf")).json()["signed_in"] is True
+    assert len(seen) == 1 and all(table in seen[0] for table in ("user_session", "user_account", "terms_version"))
+    with statements(client) as seen:
+        assert (await client.get("/")).status_code == 200  # a page behind the terms gate
+    assert [s for s in seen if "user_session" in s or "terms_version" in s] == seen[:1]
+    assert "user_account" in seen[0] and "terms_version" in seen[0]
+    # A bearer token likewise: the token, its user and the terms version in one statement.
+    client.cookies.clear()
+    bearer = await token_for(client, cast.manager.email)
+    with statements(client) as seen:
+        assert (await client.get("/api/v1/me", headers=bearer)).status_code == 200
+    assert [s for s in seen if "api_token" in s or "terms_version" in s] == seen[:1]
+    assert "user_account" in seen[0] and "terms_version" in seen[0]
+
+
+async def test_terms_published_elsewhere_are_enforced_at_the_next_request(client, db, cast):
+    """Another server process (here: the database directly) publishes new terms: no cache stands in the way."""
+    await page_login(client, cast.manager.email)
+    assert (await client.get("/")).status_code == 200
+    async with db() as session, session.begin():
+        session.add(TermsVersion(version=2, text_fr="CGU v2", text_en="Terms v2", published_at=utcnow()))
+    gated = await client.get("/")
+    assert gated.status_code == 303 and gated.headers["location"].startswith("/terms")

@@ -1,9 +1,16 @@
 """Request plumbing: the per-request database session (unit of work), CSRF + Origin, security headers, language,
-and how domain errors become JSON (API) or pages (HTML). Who is signed in, the actor (`Ctx`), the terms gate and
-the permission guards are identity's: `convergence/identity/web.py`."""
+static files, and how domain errors become JSON (API) or pages (HTML). Who is signed in, the actor (`Ctx`), the
+terms gate and the permission guards are identity's: `convergence/identity/web.py`.
+
+The request pipeline is small pieces, each with one job, composed in `app.create_app` (outermost first):
+`LanguageMiddleware`, `UnitOfWorkMiddleware`, `AuthenticationMiddleware` (asks identity's `authenticate`),
+`CsrfTokenMiddleware`; then the guards (`csrf_guard`, identity's `terms_gate`...), the handler, the
+`commit_on_success` after-request hook, and the before-send hooks `send_queued_cookies` and `security_headers`.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 from contextvars import ContextVar
@@ -11,22 +18,29 @@ from functools import lru_cache
 from http.cookies import SimpleCookie
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from collections.abc import Awaitable, Callable
+from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from litestar import MediaType, Request, Response
+from litestar import MediaType, Request, Response, Router, get, head
+from litestar.config.compression import CompressionConfig
 from litestar.connection import ASGIConnection
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
+from litestar.file_system import BaseLocalFileSystem
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import ASGIMiddleware
+from litestar.middleware import ASGIMiddleware, DefineMiddleware
+from litestar.middleware.compression import CompressionMiddleware
 from litestar.response import Redirect, Template
+from litestar.response.file import ASGIFileResponse
+from litestar.static_files import StaticFiles
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from convergence.core.db import writing
 from convergence.core.errors import DomainError, Forbidden, NotAuthenticated, TermsNotAccepted, Throttled
-from convergence.core.i18n import LANGUAGES, gettext, set_language
+from convergence.core.i18n import LANGUAGES, N_, gettext, set_language
+from convergence.core.params import FromPath, FromQuery
 from convergence.core.security import new_token, session_csrf_token
 from convergence.settings import Settings
 
@@ -46,7 +60,12 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DB_KEY = "_convergence_db"
 _DEFERRED_KEY = "_convergence_deferred"
 _GATE_KEY = "_convergence_write_gate"
+_COOKIES_KEY = "_convergence_cookies"
+_QUEUED_COOKIES_KEY = "_convergence_queued_cookies"
 _current_scope: ContextVar[Scope] = ContextVar("current_scope")
+# The opt of static files' routes: they need no language, session or CSRF token, and the request pipeline's
+# middlewares step aside.
+STATIC_OPT = "static_file"
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
@@ -61,8 +80,11 @@ SECURITY_HEADERS = (
 HSTS = b"max-age=31536000; includeSubDomains"
 NO_STORE = b"no-store"
 # Vendored files live under a versioned directory (static/vendor/htmx-2.0.11/): a new version is a new address.
-VERSIONED_STATIC = "/static/vendor/"
-LONG_CACHE = b"public, max-age=31536000, immutable"
+VERSIONED_STATIC = "vendor/"
+LONG_CACHE = "public, max-age=31536000, immutable"
+# A plain address (`/static/css/app.css`) may serve new content after a deploy: browsers check again soon.
+SHORT_CACHE = "public, max-age=300"
+FINGERPRINT_LENGTH = 16
 
 
 def is_api(path: str) -> bool:
@@ -79,7 +101,8 @@ def settings_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Settings:
 
 
 def db_session(scope: Scope) -> AsyncSession:
-    """One session per request, created on first use; committed by `commit_on_success`, closed by the middleware."""
+    """One session per request, created on first use; committed by `commit_on_success`, closed by
+    `UnitOfWorkMiddleware`."""
     state = scope.setdefault("state", {})
     session = state.get(_DB_KEY)
     if session is None:
@@ -164,8 +187,13 @@ def client_ip(scope: Scope, trusted_proxies: tuple[str, ...] = ()) -> str:
     return address
 
 
-def _cookies(scope: Scope) -> dict[str, str]:
-    jar: dict[str, str] = {}
+def request_cookies(scope: Scope) -> dict[str, str]:
+    """The request's cookies, parsed once: language, authentication, CSRF and the headers hook all read them."""
+    state = scope.setdefault("state", {})
+    jar: dict[str, str] | None = state.get(_COOKIES_KEY)
+    if jar is not None:
+        return jar
+    jar = state[_COOKIES_KEY] = {}
     for name, value in scope.get("headers", []):
         if name == b"cookie":
             parsed: SimpleCookie = SimpleCookie()
@@ -175,6 +203,12 @@ def _cookies(scope: Scope) -> dict[str, str]:
                 continue
             jar.update({key: morsel.value for key, morsel in parsed.items()})
     return jar
+
+
+def queue_cookie(scope: Scope, name: str, header: bytes) -> None:
+    """A cookie the pipeline sets on the answer (`send_queued_cookies`), by wire name, unless the handler sets
+    one of that name itself."""
+    scope.setdefault("state", {}).setdefault(_QUEUED_COOKIES_KEY, {})[name] = header
 
 
 def request_header(scope: Scope, name: bytes) -> str | None:
@@ -220,32 +254,50 @@ def _set_cookie_name(value: bytes) -> str:
 
 
 def _signed_in_request(scope: Scope) -> bool:
-    """A request that carries credentials: a resolved user, or (for answers the router gives before the session
-    middleware runs, such as 404 and 405) a session cookie or an Authorization header."""
+    """A request that carries credentials: a resolved user, or (for answers the router gives before the
+    middlewares run, such as 404 and 405) a session cookie or an Authorization header."""
     if scope.get("user") is not None:
         return True
     settings: Settings = scope["litestar_app"].state.settings
     if request_header(scope, b"authorization"):
         return True
-    return cookie_name(settings, SESSION_COOKIE) in _cookies(scope)
+    return cookie_name(settings, SESSION_COOKIE) in request_cookies(scope)
 
 
-def _cache_control(scope: Scope, status: int, headers: list[tuple[bytes, bytes]]) -> bytes | None:
+def _cache_control(scope: Scope, headers: list[tuple[bytes, bytes]]) -> bytes | None:
     path: str = scope.get("path", "")
     if path.startswith("/static/"):
-        return LONG_CACHE if path.startswith(VERSIONED_STATIC) and status == 200 else None
+        return None  # static files say how long they keep (`StaticAssets`)
     if is_api(path) or any(name == b"set-cookie" for name, _ in headers) or _signed_in_request(scope):
         return NO_STORE
     return None
+
+
+async def send_queued_cookies(message: Message, scope: Scope) -> None:
+    """before_send hook: the cookies the pipeline queued (a new CSRF token, the removal of an expired session).
+
+    A cookie the handler sets itself wins: a sign-in that arrives with an expired session cookie sets the new
+    session, which the removal must not follow and cancel. Listed before `security_headers`, which marks an
+    answer that sets a cookie `no-store`.
+    """
+    if message["type"] != "http.response.start":
+        return
+    queued: dict[str, bytes] | None = scope.get("state", {}).get(_QUEUED_COOKIES_KEY)
+    if not queued:
+        return
+    headers = list(message.get("headers", []))
+    handled = {_set_cookie_name(value) for name, value in headers if name.lower() == b"set-cookie"}
+    headers.extend((b"set-cookie", value) for name, value in queued.items() if name not in handled)
+    message["headers"] = headers
 
 
 async def security_headers(message: Message, scope: Scope) -> None:
     """before_send hook: the security headers on every answer, and `Cache-Control: no-store` on every answer to a
     signed-in request, every API answer and every answer that sets a cookie.
 
-    A hook and not the session middleware: Litestar runs middleware per route, so the answers its router gives
-    before any route is chosen (404 for an unknown path, 405 for a wrong method) never pass through a middleware;
-    every message passes through the app's before_send hooks.
+    A hook and not a middleware: Litestar runs middleware per route, so the answers its router gives before any
+    route is chosen (404 for an unknown path, 405 for a wrong method) never pass through a middleware; every
+    message passes through the app's before_send hooks.
     """
     if message["type"] != "http.response.start":
         return
@@ -255,7 +307,7 @@ async def security_headers(message: Message, scope: Scope) -> None:
     headers.extend(header for header in SECURITY_HEADERS if header[0] not in present)
     if settings.secure_cookies and b"strict-transport-security" not in present:
         headers.append((b"strict-transport-security", HSTS))
-    cache = _cache_control(scope, message.get("status", 200), headers)
+    cache = _cache_control(scope, headers)
     if cache is not None:
         headers = [header for header in headers if header[0] != b"cache-control"]
         headers.append((b"cache-control", cache))
@@ -276,71 +328,40 @@ async def bookkeeping(scope: Scope, write: bool, statement: Any) -> None:
     scope.setdefault("state", {}).setdefault(_DEFERRED_KEY, []).append(statement)
 
 
-class SessionMiddleware(ASGIMiddleware):
-    """Per request: the language, the CSRF token, who is signed in (asked of `authenticate`), the unit of work."""
-
+class _PipelineMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
+    exclude_opt_key = STATIC_OPT  # headers of static answers: the `security_headers` hook
 
-    def __init__(self, authenticate: Authenticate) -> None:
-        # Who the request is from (users, sessions, tokens) is identity's business: `identity.web.authenticate`.
-        self.authenticate = authenticate
+
+class LanguageMiddleware(_PipelineMiddleware):
+    """The language of the answer: the language cookie, else (API) Accept-Language, else the default.
+
+    Outermost, so that every error sentence, those of the other pieces included, is in that language."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["path"].startswith("/static/"):
-            await next_app(scope, receive, send)  # headers: the `security_headers` hook
-            return
         settings: Settings = scope["litestar_app"].state.settings
-        # Cookies this middleware sets (a new CSRF token, the removal of an expired session), by wire name.
-        # A cookie the handler sets itself wins: a sign-in that arrives with an expired session cookie sets the
-        # new session, which the removal must not follow and cancel.
-        pending: dict[str, bytes] = {}
-
-        async def send_with_cookies(message: Message) -> None:
-            if message["type"] == "http.response.start" and pending:
-                headers = list(message.get("headers", []))
-                handled = {_set_cookie_name(value) for name, value in headers if name.lower() == b"set-cookie"}
-                headers.extend((b"set-cookie", value) for name, value in pending.items() if name not in handled)
-                message["headers"] = headers
-            await send(message)
-
-        _current_scope.set(scope)
-        cookies = _cookies(scope)
-        lang = cookies.get(cookie_name(settings, LANG_COOKIE)) or _api_language(scope) or settings.default_language
+        lang = (request_cookies(scope).get(cookie_name(settings, LANG_COOKIE)) or _api_language(scope)
+                or settings.default_language)
         set_language(lang if lang in LANGUAGES else settings.default_language)
-        state = scope.setdefault("state", {})
-        csrf_cookie = cookie_name(settings, CSRF_COOKIE)
-        # Anonymous forms (sign-in, account request): the double-submit token, checked against its cookie.
-        csrf = cookies.get(csrf_cookie, "")
-        state["csrf_expected"] = csrf if len(csrf) >= 32 else ""
-        if len(csrf) < 32:
-            csrf = new_token()
-            pending[csrf_cookie] = cookie_header(settings, CSRF_COOKIE, csrf)
-        state["csrf_token"] = csrf
-        session_key = cookies.get(cookie_name(settings, SESSION_COOKIE))
-        state["session_key"] = session_key
+        await next_app(scope, receive, send)
 
+
+class UnitOfWorkMiddleware(_PipelineMiddleware):
+    """The request's database session and, for a write, SQLite's write gate, around everything that reads.
+
+    The session is opened on first use (`db_session`) and committed or rolled back by `commit_on_success`; here
+    it is closed, the gate released, and then the deferred session bookkeeping runs (`bookkeeping`), once the
+    request's own connection is back in the pool."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        _current_scope.set(scope)
+        state = scope.setdefault("state", {})
         write = scope["method"] not in SAFE_METHODS
         if write:
-            await acquire_write_gate(scope)
+            await acquire_write_gate(scope)  # before the first statement: authentication already reads
         with writing(write):
             try:
-                user, kind = await self.authenticate(scope, settings, session_key, write)
-                if kind == "expired":
-                    pending[cookie_name(settings, SESSION_COOKIE)] = cookie_header(settings, SESSION_COOKIE, "",
-                                                                                   max_age=0)
-                elif kind == "session" and session_key:
-                    # Signed in: the token is bound to the session, whatever the CSRF cookie says. The cookie is
-                    # kept equal to it, so that the page's token still passes the anonymous check once the
-                    # session has ended (the save then answers 401 and the page can sign in again).
-                    token = session_csrf_token(settings, session_key)
-                    state["csrf_token"] = state["csrf_expected"] = token
-                    if cookies.get(csrf_cookie) == token:
-                        pending.pop(csrf_cookie, None)
-                    else:
-                        pending[csrf_cookie] = cookie_header(settings, CSRF_COOKIE, token)
-                scope["user"] = user
-                scope["auth"] = kind if user else None
-                await next_app(scope, receive, send_with_cookies)
+                await next_app(scope, receive, send)
             finally:
                 session = state.pop(_DB_KEY, None)
                 if session is not None:
@@ -365,6 +386,117 @@ class SessionMiddleware(ASGIMiddleware):
             release_write_gate(scope)
 
 
+class AuthenticationMiddleware(_PipelineMiddleware):
+    """Who the request is from: `scope["user"]` and `scope["auth"]` ("session" or "bearer"), asked of
+    `authenticate`; an expired or unknown session cookie is removed from the browser."""
+
+    def __init__(self, authenticate: Authenticate) -> None:
+        # Users, sessions and tokens are identity's business: `identity.web.authenticate`.
+        self.authenticate = authenticate
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        settings: Settings = scope["litestar_app"].state.settings
+        session_cookie = cookie_name(settings, SESSION_COOKIE)
+        session_key = request_cookies(scope).get(session_cookie)
+        scope.setdefault("state", {})["session_key"] = session_key
+        user, kind = await self.authenticate(scope, settings, session_key, scope["method"] not in SAFE_METHODS)
+        if kind == "expired":
+            queue_cookie(scope, session_cookie, cookie_header(settings, SESSION_COOKIE, "", max_age=0))
+        scope["user"] = user
+        scope["auth"] = kind if user else None
+        await next_app(scope, receive, send)
+
+
+class CsrfTokenMiddleware(_PipelineMiddleware):
+    """The CSRF token the page's forms and HTMX send back (`state.csrf_token`) and the one `csrf_guard` expects
+    (`state.csrf_expected`). Runs after authentication, on which the token depends."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        settings: Settings = scope["litestar_app"].state.settings
+        state = scope.setdefault("state", {})
+        csrf_cookie = cookie_name(settings, CSRF_COOKIE)
+        cookie = request_cookies(scope).get(csrf_cookie, "")
+        session_key = state.get("session_key")
+        if scope.get("auth") == "session" and session_key:
+            # Signed in: the token is bound to the session, whatever the CSRF cookie says. The cookie is kept
+            # equal to it, so that the page's token still passes the anonymous check once the session has ended
+            # (the save then answers 401 and the page can sign in again).
+            token = expected = session_csrf_token(settings, session_key)
+        else:
+            # Anonymous forms (sign-in, account request): the double-submit token, checked against its cookie.
+            expected = cookie if len(cookie) >= 32 else ""
+            token = expected or new_token()
+        state["csrf_token"], state["csrf_expected"] = token, expected
+        if cookie != token:
+            queue_cookie(scope, csrf_cookie, cookie_header(settings, CSRF_COOKIE, token))
+        await next_app(scope, receive, send)
+
+
+# ------------------------------------------------------------------------------------------ static files
+
+class StaticAssets:
+    """The files under `static/`. Pages link them through `url(name)`, `/static/<name>?v=<digest of the content>`,
+    which browsers keep for a year: a changed file gets a new address. A digest that is not the file's answers
+    404 (a page from before a deploy must not pin new content under its old address for a year). The plain
+    address still answers, kept a short while, except versioned vendor files, whose address names their version.
+
+    Digests are read once per process: the files do not change under a running server.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory).resolve()
+        self._files = StaticFiles(is_html_mode=False, directories=[self.directory],
+                                  file_system=BaseLocalFileSystem())
+        self._digests: dict[Path, str] = {}
+        self._urls: dict[str, str] = {}
+
+    def digest(self, name: str) -> str | None:
+        """The fingerprint of the file `name` (relative to the directory), None if there is no such file."""
+        path = (self.directory / name.lstrip("/")).resolve()
+        if not path.is_relative_to(self.directory) or not path.is_file():
+            return None
+        # Keyed by the resolved path, not the name asked for: `a/./b.css` and `a//b.css` make one entry.
+        digest = self._digests.get(path)
+        if digest is None:
+            digest = self._digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()[:FINGERPRINT_LENGTH]
+        return digest
+
+    def url(self, name: str) -> str:
+        """The Jinja global `static_url`: `static_url("css/app.css")` → `/static/css/app.css?v=3f2a…`."""
+        url = self._urls.get(name)
+        if url is None:
+            digest = self.digest(name)
+            if digest is None:
+                raise LookupError(f"no static file {name!r} under {self.directory}")
+            url = self._urls[name] = f"/static/{name}?v={digest}"
+        return url
+
+    async def answer(self, name: str, version: str | None, *, is_head: bool) -> ASGIFileResponse:
+        if version is not None and version != self.digest(name):
+            raise NotFoundException()
+        response = await self._files.handle(path=name, is_head_response=is_head)
+        fingerprinted = version is not None or name.lstrip("/").startswith(VERSIONED_STATIC)
+        response.headers["cache-control"] = LONG_CACHE if fingerprinted else SHORT_CACHE
+        return response
+
+    def router(self, opt: dict[str, Any] | None = None) -> Router:
+        """GET and HEAD on `/static/...`."""
+
+        @get("/{file_path:path}", name="static")
+        async def serve(file_path: FromPath[PurePath], v: FromQuery[str | None] = None) -> ASGIFileResponse:
+            return await self.answer(file_path.as_posix(), v, is_head=False)
+
+        @head("/{file_path:path}", name="static/head")
+        async def serve_head(file_path: FromPath[PurePath], v: FromQuery[str | None] = None) -> ASGIFileResponse:
+            return await self.answer(file_path.as_posix(), v, is_head=True)
+
+        # Compressed here and not app-wide: a page holds the CSRF token and echoes what users typed, and its
+        # compressed size would let another site guess the token byte by byte (BREACH).
+        gzip = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip"))
+        return Router(path="/static", route_handlers=[serve, serve_head], include_in_schema=False,
+                      middleware=[gzip], opt={**(opt or {}), STATIC_OPT: True})
+
+
 # ----------------------------------------------------------------------------------------------- guards
 
 def _origin_ok(connection: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> bool:
@@ -386,7 +518,7 @@ async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
     """Unsafe cookie requests need the CSRF token (header for HTMX/fetch, form field for plain forms)
     and a same-origin Origin. Bearer calls carry no ambient authority and need neither.
 
-    The expected token (set by the session middleware): for a signed-in browser, a keyed digest of its session id,
+    The expected token (set by `CsrfTokenMiddleware`): for a signed-in browser, a keyed digest of its session id,
     so a cookie planted by someone else does not help; for anonymous forms, the CSRF cookie (double submit)."""
     if connection.scope["method"] in SAFE_METHODS or connection.scope.get("auth") == "bearer":
         return
@@ -447,9 +579,9 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     elif isinstance(exc, NotAuthorizedException):
         detail, code, extra = gettext("Please sign in."), "not_authenticated", {}
     else:
-        texts = {404: "This page does not exist.", 405: "This method is not allowed here.",
-                 413: "The upload is too large.", 400: "The request could not be read."}
-        detail = gettext(texts.get(status, "The request could not be handled."))
+        texts = {404: N_("This page does not exist."), 405: N_("This method is not allowed here."),
+                 413: N_("The upload is too large."), 400: N_("The request could not be read.")}
+        detail = gettext(texts.get(status) or N_("The request could not be handled."))
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(status, "bad_request")
         extra = {}
     # The exception's own headers: `Allow` on a 405 (the router lists the route's methods), `WWW-Authenticate`...

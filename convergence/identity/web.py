@@ -1,8 +1,8 @@
 """How a request is authenticated and who acts: the session cookie or bearer token resolved to a user, the
 acting context handlers receive (`ctx: Ctx`), the terms gate and the guards that ask for a permission.
 
-Core's `SessionMiddleware` does the plumbing (cookies, CSRF token, language, unit of work) and asks
-`authenticate` here who the request is from.
+Core's request pipeline does the plumbing (language, unit of work, CSRF token, cookies); its
+`AuthenticationMiddleware` asks `authenticate` here who the request is from.
 """
 
 from __future__ import annotations
@@ -15,22 +15,31 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Scope
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convergence.accounts.models import ApiToken, TermsVersion, User, UserSession
-from convergence.core.errors import Forbidden, NotAuthenticated, TermsNotAccepted
+from convergence.core.errors import NotAuthenticated, TermsNotAccepted
 from convergence.core.models import utcnow
 from convergence.core.security import token_digest
 from convergence.core.web import bookkeeping, client_ip, db_session, request_header, settings_of
 from convergence.identity.context import Context
-from convergence.identity.permissions import Permission, has_permission
+from convergence.identity import policy
+from convergence.identity.policy import Permission
 from convergence.settings import Settings
 
 # Handlers declare `ctx: Ctx`: the acting user, the request's database session, settings and client address.
 Ctx = NamedDependency[Context]
 
 TOUCH_EVERY = timedelta(seconds=60)
+# Where `authenticate` leaves the current terms version it read, for `terms_gate`.
+_TERMS_KEY = "terms_version"
+
+
+def _current_terms():  # noqa: ANN202
+    """The newest terms version, read in the same statement as who is signed in: a version support publishes
+    binds every server process at the next request, with neither a cache nor a second statement."""
+    return select(func.max(TermsVersion.version)).scalar_subquery()
 
 
 async def provide_ctx(request: Request[Any, Any, Any]) -> Context:
@@ -47,30 +56,40 @@ async def authenticate(scope: Scope, settings: Settings, key: str | None,
         return await _bearer(scope, settings, authorization[7:].strip()), "bearer"
     if not key:
         return None, None
-    session = db_session(scope)
-    row = await session.scalar(select(UserSession).where(UserSession.digest == token_digest(settings, key)))
+    # One statement: the session, its user (with the user's company) and the current terms version.
+    row = (await db_session(scope).execute(
+        select(UserSession.id, UserSession.expires_at, UserSession.last_seen_at, User, _current_terms())
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.digest == token_digest(settings, key)))).one_or_none()
     now = utcnow()
     if row is None:
         return None, "expired"
-    if row.expires_at <= now or row.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
-        await bookkeeping(scope, write, delete(UserSession).where(UserSession.id == row.id))
+    session_id, expires_at, last_seen_at, user, terms_version = row
+    if expires_at <= now or last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
+        await bookkeeping(scope, write, delete(UserSession).where(UserSession.id == session_id))
         return None, "expired"
-    user = await session.get(User, row.user_id)
-    if user is None or not user.active:
+    if not user.active:
         return None, "expired"
-    if now - row.last_seen_at > TOUCH_EVERY:
-        await bookkeeping(scope, write, update(UserSession).where(UserSession.id == row.id).values(
+    if now - last_seen_at > TOUCH_EVERY:
+        await bookkeeping(scope, write, update(UserSession).where(UserSession.id == session_id).values(
             last_seen_at=now))
+    scope["state"][_TERMS_KEY] = terms_version
     return user, "session"
 
 
 async def _bearer(scope: Scope, settings: Settings, token: str) -> User | None:
-    session = db_session(scope)
-    row = await session.scalar(select(ApiToken).where(ApiToken.digest == token_digest(settings, token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    # One statement: the token, its user and the current terms version.
+    row = (await db_session(scope).execute(
+        select(ApiToken.revoked_at, ApiToken.expires_at, User, _current_terms())
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.digest == token_digest(settings, token)))).one_or_none()
+    if row is None:
         return None
-    user = await session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    revoked_at, expires_at, user, terms_version = row
+    if revoked_at is not None or expires_at <= utcnow() or not user.active:
+        return None
+    scope["state"][_TERMS_KEY] = terms_version
+    return user
 
 
 async def current_terms_version(session: AsyncSession) -> int | None:
@@ -81,7 +100,10 @@ async def terms_gate(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     user: User | None = connection.scope.get("user")
     if user is None or handler.opt.get("terms_exempt"):
         return
-    current = await current_terms_version(db_session(connection.scope))
+    state = connection.scope.get("state", {})
+    # Read by `authenticate` with the user; a user put in the scope by other means is checked all the same.
+    current = (state[_TERMS_KEY] if _TERMS_KEY in state
+               else await current_terms_version(db_session(connection.scope)))
     if current is not None and user.terms_accepted_version != current:
         raise TermsNotAccepted("Accept the current General Terms of Use to continue.")
 
@@ -92,12 +114,11 @@ async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
 
 
 def requires(permission: Permission):  # noqa: ANN201
+    """A route's declared requirement, judged by the one policy before the body is read (the service the
+    handler calls requires it again, with the target)."""
+
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        user: User | None = connection.scope.get("user")
-        if user is None:
-            raise NotAuthenticated("Please sign in.")
-        if not has_permission(user.role, permission):
-            raise Forbidden("You do not have the right to do this.")
+        policy.require(connection.scope.get("user"), permission)
 
     guard.__name__ = f"requires_{permission.value.replace(':', '_')}"
     return guard
