@@ -3,26 +3,25 @@ the services, which answer with their own codes (`invalid_siren`, `invalid_email
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from litestar.openapi.spec import OpenAPIType
 
 from convergence.accounts.models import AccountRequest, User
-from convergence.core.api_docs import loose
+from convergence.accounts.services import RequestFields
+from convergence.core.api_docs import UNSET, Flag, Integer, Page, Text, loose
 
-Text = loose(OpenAPIType.STRING)
-UNSET: Any = msgspec.UNSET
+# Named, not written inline: in a string annotation pyflakes would read the description as a type.
+Siren = loose(OpenAPIType.STRING, "Nine digits (spaces allowed).")
 
 
 class AccountRequestIn(msgspec.Struct, kw_only=True):
     company_name: Text = UNSET
-    siren: loose(OpenAPIType.STRING, "Nine digits (spaces allowed).") = UNSET  # type: ignore[valid-type]
+    siren: Siren = UNSET
     first_name: Text = UNSET
     last_name: Text = UNSET
     email: Text = UNSET
     job_title: Text = UNSET
-    is_corporate_officer: loose(OpenAPIType.BOOLEAN) = UNSET  # type: ignore[valid-type]
+    is_corporate_officer: Flag = UNSET
     officer_name: Text = UNSET
 
 
@@ -31,19 +30,12 @@ class AccountRequestFiled(msgspec.Struct, kw_only=True):
     status: str
 
 
-class AccountRequestOut(msgspec.Struct, kw_only=True):
-    """`email_registered`: the address already has an account (approving would answer 409)."""
+class AccountRequestOut(RequestFields, kw_only=True):
+    """The fields filed, then the request's course; `email_registered`: the address already has an account
+    (approving would answer 409)."""
 
     id: int
     status: str
-    company_name: str
-    siren: str
-    first_name: str
-    last_name: str
-    email: str
-    job_title: str
-    is_corporate_officer: bool
-    officer_name: str | None
     reason: str | None
     created_at: str
     decided_at: str | None
@@ -119,7 +111,7 @@ class TermsOut(msgspec.Struct, kw_only=True):
 
 
 class TermsAcceptIn(msgspec.Struct, kw_only=True):
-    version: loose(OpenAPIType.INTEGER) = None  # type: ignore[valid-type]
+    version: Integer = None
 
 
 class OutboxMessageOut(msgspec.Struct, kw_only=True):
@@ -134,3 +126,11 @@ class OutboxMessageOut(msgspec.Struct, kw_only=True):
     attempts: int
     next_attempt_at: str | None
     last_error: str | None
+
+
+class AccountRequestPage(Page[AccountRequestOut], kw_only=True):
+    items: list[AccountRequestOut]
+
+
+class OutboxMessagePage(Page[OutboxMessageOut], kw_only=True):
+    items: list[OutboxMessageOut]

@@ -9,14 +9,13 @@ import msgspec
 from litestar.openapi.spec import OpenAPIType
 
 from convergence.companies.services import MemberView
-from convergence.core.api_docs import loose
+from convergence.core.api_docs import UNSET, Page, Text, loose
 
 RIGHT_SCHEMA = {"type": "object", "properties": {
     "product_id": {"type": ["integer", "null"]}, "level": {"type": "string", "enum": ["read", "edit", "validate"]}},
     "required": ["product_id", "level"]}
 Rights = loose(OpenAPIType.ARRAY, "`product_id: null` means the global-strategy questionnaires.", items=RIGHT_SCHEMA)
-Text = loose(OpenAPIType.STRING)
-UNSET: Any = msgspec.UNSET
+InvitedRole = loose(OpenAPIType.STRING, enum=["manager", "contributor"])
 
 
 class RightOut(msgspec.Struct, kw_only=True):
@@ -29,7 +28,7 @@ class InvitationIn(msgspec.Struct, kw_only=True):
     first_name: Text = UNSET
     last_name: Text = UNSET
     job_title: Text = UNSET
-    role: loose(OpenAPIType.STRING, enum=["manager", "contributor"]) = UNSET  # type: ignore[valid-type]
+    role: InvitedRole = UNSET
     rights: Rights = UNSET
 
 
@@ -76,6 +75,14 @@ class InvitedOut(InvitationOut, kw_only=True):
     rights: list[RightOut]
 
 
+class MemberPage(Page[MemberOut], kw_only=True):
+    items: list[MemberOut]
+
+
+class InvitationPage(Page[InvitationOut], kw_only=True):
+    items: list[InvitationOut]
+
+
 class MemberRightsOut(msgspec.Struct, kw_only=True):
     user_id: int
     rights: list[RightOut]
@@ -88,3 +95,7 @@ class AuditEventOut(msgspec.Struct, kw_only=True):
     target_id: int | None
     data: dict[str, Any]
     created_at: str
+
+
+class AuditEventPage(Page[AuditEventOut], kw_only=True):
+    items: list[AuditEventOut]

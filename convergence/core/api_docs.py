@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
@@ -40,6 +40,16 @@ def loose(kind: OpenAPIType, description: str | None = None, **schema: Any) -> A
     return Annotated[Any, KwargDefinition(schema_extra={"type": kind, **schema}, description=description)]
 
 
+# The loose kinds every schemas module uses, declared once.
+Text = loose(OpenAPIType.STRING)
+Flag = loose(OpenAPIType.BOOLEAN)
+Integer = loose(OpenAPIType.INTEGER)
+Integers = loose(OpenAPIType.ARRAY, items={"type": "integer"})
+UNSET: Any = msgspec.UNSET
+"""The default of a body field the service tells apart from `null` (`given` drops it); typed `Any` so that it
+can stand as the default of a `loose` field."""
+
+
 def given(struct: msgspec.Struct) -> dict[str, Any]:
     """The fields a client sent (those left `UNSET` dropped): what a partial update or a service reads."""
     return {name: value for name, value in msgspec.structs.asdict(struct).items() if value is not msgspec.UNSET}
@@ -63,9 +73,19 @@ def errors(*statuses: int | tuple[int, ...]) -> dict[int, ResponseSpec]:
 
 class Page(msgspec.Struct, Generic[T], kw_only=True, omit_defaults=True):
     """The one list shape of `/api/v1`: `{items, total}` (api.md), plus `limit` and `offset` where the route
-    echoes its window. `total` counts every match; `items` is the window, cut in SQL."""
+    echoes its window. `total` counts every match; `items` is the window, cut in SQL.
+
+    A route answers a named subclass, `class ProductPage(Page[ProductOut]): items: list[ProductOut]`: the
+    document then names its component `ProductPage` (Litestar would name `Page[ProductOut]` after its
+    dotted path), and `items` is restated because Litestar reads the fields' types from the class itself, not
+    from the `Page[...]` it derives from."""
 
     items: list[T]
     total: int
     limit: int | None = None
     offset: int | None = None
+
+    @classmethod
+    def whole(cls, items: list[T]) -> Self:
+        """A list answered in full (a product's responses, a response's comments): `total` is its length."""
+        return cls(items=items, total=len(items))

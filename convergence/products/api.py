@@ -6,18 +6,24 @@ from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import UploadFile
-from litestar.di import Provide
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
-from convergence.companies.access import require_company
-from convergence.core.api_docs import BODY, SIGNED_IN, Page, errors, given
+from convergence.core.api_docs import BODY, SIGNED_IN, errors, given
 from convergence.core.errors import Invalid
-from convergence.identity.permissions import Permission
 from convergence.core.params import FromPath, FromQuery, JSONBody, Limit, Offset
-from convergence.identity.web import Ctx, provide_ctx, signed_in
+from convergence.identity.web import signed_in
 from convergence.products.imports import MAX_BYTES, ImportService
-from convergence.products.schemas import DuplicateIn, NewVersionIn, ProductIn, ProductOut
-from convergence.products.services import ProductService, check_filters, product_input
+from convergence.products.schemas import (
+    DuplicateIn,
+    ImportedOut,
+    ImportPlanOut,
+    NewVersionIn,
+    ProductIn,
+    ProductOut,
+    ProductPage,
+)
+from convergence.products.services import ProductService, check_filters
 
 READ = errors(SIGNED_IN, 404)
 WRITE = errors(SIGNED_IN, BODY, 404, 409)
@@ -40,59 +46,58 @@ class ProductsApi(Controller):
     path = "/api/v1"
     tags = ["Products"]
     guards = [signed_in]
-    dependencies = {"ctx": Provide(provide_ctx)}
 
     @get("/companies/{company_id:int}/products", responses=READ)
-    async def list_products(self, ctx: Ctx, company_id: FromPath[int], kind: FromQuery[str | None] = None,
-                            os: FromQuery[str | None] = None, device: FromQuery[str | None] = None,
-                            q: FromQuery[str | None] = None, limit: Limit = 50,
-                            offset: Offset = 0) -> Page[ProductOut]:
+    async def list_products(self, product_service: NamedDependency[ProductService], company_id: FromPath[int],
+                            kind: FromQuery[str | None] = None, os: FromQuery[str | None] = None,
+                            device: FromQuery[str | None] = None, q: FromQuery[str | None] = None, limit: Limit = 50,
+                            offset: Offset = 0) -> ProductPage:
         check_filters(kind, os, device)
-        rows, total = await ProductService(ctx).list(company_id, kind=kind, os=os, device=device, q=q, limit=limit,
+        rows, total = await product_service.list(company_id, kind=kind, os=os, device=device, q=q, limit=limit,
                                                      offset=offset)
-        return Page(items=[ProductOut.of(p) for p in rows], total=total)
+        return ProductPage(items=[ProductOut.of(p) for p in rows], total=total)
 
     @post("/companies/{company_id:int}/products", status_code=201, responses=WRITE)
-    async def create_product(self, ctx: Ctx, company_id: FromPath[int], data: JSONBody[ProductIn]) -> ProductOut:
-        ctx.require(Permission.PRODUCTS_CREATE)
-        require_company(ctx, company_id)
-        product = await ProductService(ctx).create(company_id, product_input(given(data)), via="api")
+    async def create_product(self, product_service: NamedDependency[ProductService], company_id: FromPath[int],
+                             data: JSONBody[ProductIn]) -> ProductOut:
+        product = await product_service.create(company_id, given(data), via="api")
         return ProductOut.of(product)
 
     @post("/companies/{company_id:int}/products/import", status_code=200, responses={
         **errors(SIGNED_IN, BODY, 404, 409),
-        201: ResponseSpec(data_container=dict[str, Any], description="Created (`dry_run=false`): the plan, `items`.")})
-    async def import_products(self, ctx: Ctx, request: Request[Any, Any, Any], company_id: FromPath[int],
-                              dry_run: FromQuery[bool] = True) -> Response[dict[str, Any]]:
-        ctx.require(Permission.PRODUCTS_CREATE)
-        require_company(ctx, company_id)
+        201: ResponseSpec(data_container=ImportedOut, description="Created (`dry_run=false`): the plan, `items`.")})
+    async def import_products(self, import_service: NamedDependency[ImportService], request: Request[Any, Any, Any],
+                              company_id: FromPath[int], dry_run: FromQuery[bool] = True) -> Response[ImportPlanOut]:
+        import_service.allowed(company_id)  # before reading the upload: an outsider learns nothing from it
         content = await read_upload(request)
-        plan, created = await ImportService(ctx).run(company_id, content, dry_run=dry_run)
+        plan, created = await import_service.run(company_id, content, dry_run=dry_run)
         body = plan.json(dry_run=dry_run)
         if dry_run:
-            return Response(body, status_code=200)
-        body["created"] = len(created)
-        body["items"] = [ProductOut.of(p) for p in created]
-        return Response(body, status_code=201)
+            return Response(ImportPlanOut.of(body), status_code=200)
+        return Response(ImportedOut.of(body, created=len(created), items=[ProductOut.of(p) for p in created]),
+                        status_code=201)
 
     @get("/products/{product_id:int}", responses=READ)
-    async def show_product(self, ctx: Ctx, product_id: FromPath[int]) -> ProductOut:
-        return ProductOut.of(await ProductService(ctx).get(product_id))
+    async def show_product(self, product_service: NamedDependency[ProductService],
+                           product_id: FromPath[int]) -> ProductOut:
+        return ProductOut.of(await product_service.get(product_id))
 
     @patch("/products/{product_id:int}", responses=WRITE)
-    async def update_product(self, ctx: Ctx, product_id: FromPath[int], data: JSONBody[ProductIn]) -> ProductOut:
-        return ProductOut.of(await ProductService(ctx).update(product_id, given(data)))
+    async def update_product(self, product_service: NamedDependency[ProductService], product_id: FromPath[int],
+                             data: JSONBody[ProductIn]) -> ProductOut:
+        return ProductOut.of(await product_service.update(product_id, given(data)))
 
     @delete("/products/{product_id:int}", status_code=204, responses=errors(SIGNED_IN, 404, 409))
-    async def delete_product(self, ctx: Ctx, product_id: FromPath[int]) -> None:
-        await ProductService(ctx).delete(product_id)
+    async def delete_product(self, product_service: NamedDependency[ProductService], product_id: FromPath[int]) -> None:
+        await product_service.delete(product_id)
 
     @post("/products/{product_id:int}/duplicate", status_code=201, responses=WRITE)
-    async def duplicate_product(self, ctx: Ctx, product_id: FromPath[int],
+    async def duplicate_product(self, product_service: NamedDependency[ProductService], product_id: FromPath[int],
                                 data: JSONBody[DuplicateIn]) -> ProductOut:
-        return ProductOut.of(await ProductService(ctx).duplicate(product_id, given(data)))
+        return ProductOut.of(await product_service.duplicate(product_id, given(data)))
 
     @post("/products/{product_id:int}/versions", status_code=201, responses=WRITE)
-    async def new_version(self, ctx: Ctx, product_id: FromPath[int], data: JSONBody[NewVersionIn]) -> ProductOut:
-        return ProductOut.of(await ProductService(ctx).new_version(product_id, given(data)))
+    async def new_version(self, product_service: NamedDependency[ProductService], product_id: FromPath[int],
+                          data: JSONBody[NewVersionIn]) -> ProductOut:
+        return ProductOut.of(await product_service.new_version(product_id, given(data)))
 

@@ -4,18 +4,14 @@ the document still states their types and choices."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import msgspec
 from litestar.openapi.spec import OpenAPIType
 
-from convergence.core.api_docs import loose
+from convergence.core.api_docs import UNSET, Flag, Integers, Page, Text, loose
 from convergence.products.models import OS, Device, Kind, Product
 from convergence.products.services import naming_warnings
-
-Text = loose(OpenAPIType.STRING)
-Ids = loose(OpenAPIType.ARRAY, items={"type": "integer"})
-UNSET: Any = msgspec.UNSET
 
 
 class ProductIn(msgspec.Struct, kw_only=True):
@@ -30,12 +26,12 @@ class ProductIn(msgspec.Struct, kw_only=True):
     kind: loose(OpenAPIType.STRING, enum=[k.value for k in Kind]) = UNSET  # type: ignore[valid-type]
     description: Text = UNSET
     commercial_name: Text = UNSET
-    base_product_ids: Ids = UNSET
+    base_product_ids: Integers = UNSET
 
 
 class DuplicateIn(msgspec.Struct, kw_only=True):
-    as_option: loose(OpenAPIType.BOOLEAN) = UNSET  # type: ignore[valid-type]
-    base_product_ids: Ids = UNSET
+    as_option: Flag = UNSET
+    base_product_ids: Integers = UNSET
     edition: Text = UNSET
     version: Text = UNSET
 
@@ -82,3 +78,51 @@ class ProductOut(msgspec.Struct, kw_only=True):
                              for w in naming_warnings(p.name, p.os, p.os_other, p.device)],
             base_product_ids=[b.id for b in p.bases], previous_version_id=p.previous_version_id,
             created_by_id=p.created_by_id, created_at=p.created_at.isoformat(), updated_at=p.updated_at.isoformat())
+
+
+class ProductPage(Page[ProductOut], kw_only=True):
+    items: list[ProductOut]
+
+
+class ImportErrorOut(msgspec.Struct, kw_only=True):
+    """What is wrong on a line of the file, and in which `column`."""
+
+    line: int
+    column: str
+    detail: str
+
+
+class ImportLineOut(msgspec.Struct, kw_only=True):
+    """A line of the file as it would be registered; `base_products`: the labels of the bases it names."""
+
+    line: int
+    display_name: str
+    name: str | None
+    edition: str
+    version: str
+    kind: str
+    base_products: list[str]
+    naming_warnings: list[NamingWarning]
+    errors: list[ImportErrorOut]
+
+
+class ImportPlanOut(msgspec.Struct, kw_only=True):
+    """The dry run's answer: every line; `valid` when none has an error, `to_create` then counts them."""
+
+    dry_run: bool
+    valid: bool
+    to_create: int
+    lines: list[ImportLineOut]
+    errors: list[ImportErrorOut]
+
+    @classmethod
+    def of(cls, plan: dict[str, Any], **more: Any) -> Self:
+        """From `ImportPlan.json()`; `more`: the fields a subclass adds."""
+        return msgspec.convert({**plan, **more}, cls, from_attributes=True)
+
+
+class ImportedOut(ImportPlanOut, kw_only=True):
+    """The import's answer (`dry_run=false`): the plan, and the products registered."""
+
+    created: int
+    items: list[ProductOut]
