@@ -7,10 +7,22 @@ from enum import StrEnum
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from convergence.core.models import Base
+from convergence.core.models import Base, metadata
 
 
 class Status(StrEnum):
@@ -146,6 +158,38 @@ class Response(Base):
     return_comment: Mapped[str | None] = mapped_column(Text)
 
     questionnaire: Mapped[Questionnaire] = relationship(lazy="joined")
+
+
+# The review's per-(product, step) figures, one row per enrolment: the least advanced status of the step's
+# responses, their mean maturity (rounded as shown), answered and required counts (required: the required
+# questions of the responses' questionnaires, follow-ups included; a loaded questionnaire version never changes its
+# items, so no trigger on `item`), the last validation (when every response is validated) and the last change
+# (the responses' latest updated_at). Written only by database triggers (migration 0014) in the
+# transaction that changes a response, an enrolment, a product's or a company's name: every writer (services,
+# the simulation's bulk inserts, fixtures, tests writing rows straight) keeps it exact without calling anything,
+# and an autosave pays no extra statement. The review reads only this table for its rows, counts and status
+# chart. `company_key` and `product_key` are lower(name) as the database computes it, so that the default order
+# (company, product) is read from an index instead of sorting every row of the market per page.
+review_summary = Table(
+    "review_summary",
+    metadata,
+    Column("product_id", ForeignKey("product.id", ondelete="CASCADE"), primary_key=True),
+    Column("step_id", ForeignKey("step.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("company_id", ForeignKey("company.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("company_key", String(200), nullable=False),
+    Column("product_key", String(120), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("status_rank", Integer, nullable=False),  # index of `status` in Status, least advanced first
+    Column("maturity", Float, nullable=False),
+    Column("answered", Integer, nullable=False),
+    Column("required", Integer, nullable=False),
+    Column("validated_at", DateTimeUTC(timezone=True)),
+    Column("changed_at", DateTimeUTC(timezone=True)),
+    Index("ix_review_summary_order", "company_key", "product_key", "product_id"),
+    Index("ix_review_summary_step_rank", "step_id", "status_rank"),
+    Index("ix_review_summary_rank", "status_rank"),
+    Index("ix_review_summary_maturity", "maturity"),
+)
 
 
 class ResponseRevision(Base):
