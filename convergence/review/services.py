@@ -6,22 +6,27 @@ Every list, chart and export is a fixed number of SQL statements whatever the nu
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
-from convergence.companies.access import member, product_level, readable_product_ids
+from convergence.companies.access import held_level, member, readable_product_ids
 from convergence.core.errors import Invalid, NotFound
 from convergence.core.i18n import current_language
 from convergence.identity.context import Context
-from convergence.identity.permissions import Permission
+from convergence.identity.policy import Permission
 from convergence.questionnaires.models import Response
 from convergence.questionnaires.services import QuestionnaireService, clean_comment
 from convergence.review import statistics, views
-from convergence.review.exports import csv_export, xlsx_export
+from convergence.review.exports import csv_chunks, xlsx_chunks
 from convergence.review.filters import Filters
 from convergence.review.models import ReviewComment
 from convergence.review.queries import ReviewQueries
 from convergence.review.schemas import ReviewRowOut
 from convergence.review.views import comment_json, review_row
+
+# Rows fetched, built and encoded at a time by the exports: large enough that the per-batch costs (a round trip,
+# a chunk sent) vanish, small enough that a batch stays a few hundred kilobytes.
+EXPORT_BATCH = 500
 
 
 class ReviewService:
@@ -41,10 +46,6 @@ class ReviewService:
             total = await self.queries.count(filters)
         return [review_row(r) for r in await self.queries.rows(filters, limit, offset)], int(total or 0)
 
-    async def _all_rows(self, filters: Filters) -> list[ReviewRowOut]:
-        self.ctx.require(Permission.REVIEW_READ)
-        return [review_row(r) for r in await self.queries.rows(filters)]
-
     async def charts(self, filters: Filters) -> dict[str, Any]:
         """Status counts per step and the maturity distribution per theme, over the filtered rows."""
         self.ctx.require(Permission.REVIEW_READ)
@@ -58,11 +59,23 @@ class ReviewService:
         self.ctx.require(Permission.REVIEW_READ)
         return views.choices(await self.queries.tracks(), await self.queries.companies())
 
-    async def export_csv(self, filters: Filters) -> str:
-        return csv_export(await self._all_rows(filters), current_language())
+    # Exports are streamed: the methods below are not coroutines but return the body's chunks, read from a
+    # server-side cursor while the answer is sent. They check the right when called, in the handler, so that a
+    # refusal is a 403 answer and never a file cut short. The rows are read on the request's session: the unit
+    # of work (core.web.UnitOfWorkMiddleware) closes it only once the last chunk is sent or the client is gone,
+    # and a GET holds neither SQLite's write lock nor the app's write gate, so writers go on meanwhile.
 
-    async def export_xlsx(self, filters: Filters) -> bytes:
-        return xlsx_export(await self._all_rows(filters))
+    def export_csv(self, filters: Filters) -> AsyncIterator[bytes]:
+        self.ctx.require(Permission.REVIEW_READ)
+        return csv_chunks(self._row_batches(filters), current_language())
+
+    def export_xlsx(self, filters: Filters) -> AsyncIterator[bytes]:
+        self.ctx.require(Permission.REVIEW_READ)
+        return xlsx_chunks(self._row_batches(filters))
+
+    async def _row_batches(self, filters: Filters) -> AsyncIterator[list[ReviewRowOut]]:
+        async for rows in self.queries.stream_rows(filters, EXPORT_BATCH):
+            yield [review_row(r) for r in rows]
 
     # -------------------------------------------------------------------------- drill-down and comments
 
@@ -123,7 +136,7 @@ class ReviewService:
         """The market averages beside the vendor's own mean per theme (over the responses they may read)."""
         user = member(self.ctx)
         readable = await readable_product_ids(self.ctx)
-        unassigned = readable is not None and await product_level(self.ctx, None) is not None
+        unassigned = readable is not None and await held_level(self.ctx, None) is not None
         conditions = self.queries.vendor_scope(user.company_id, user.id, readable, unassigned)
         market = await self._market(views.theme_titles(await self.queries.themes()))
         return statistics.beside_own(market, await self.queries.theme_means(*conditions))
