@@ -1,5 +1,6 @@
 """A real browser: an ANS reviewer filters the market-review dashboard, opens a product read-only and leaves a
-comment. The vendor's side is seeded through the API as the demo manager."""
+comment; on a 375 px phone neither page scrolls sideways, the charts' texts stay legible and the drill-down stays
+short. The vendor's side is seeded through the API as the demo manager."""
 
 from __future__ import annotations
 
@@ -67,23 +68,57 @@ def seeded(live_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     return {"started": started, "untouched": untouched, "response_id": response["id"], "step": step}
 
 
-def test_reviewer_filters_the_dashboard_and_opens_a_product(page, live_server, seeded):  # noqa: F811
-    from playwright.sync_api import expect
-
+def _sign_in(page: Any) -> None:
+    """The reviewer signs in, accepting the terms the first time."""
     page.goto("/login")
     page.fill("#f-email", REVIEWER)
     page.fill("#f-password", REVIEWER_PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/terms"))
-    page.check("input[name=agree]")
-    page.click("form.accept button[type=submit]")
+    page.wait_for_load_state()
+    if "/terms" in page.url:
+        page.check("input[name=agree]")
+        page.click("form.accept button[type=submit]")
+        page.wait_for_load_state()
+
+
+# The page's width against the window's, and its height; every text of the main content drawn under 12 px
+# (an SVG text at its rendered size: its font size times the scale of its SVG).
+LAYOUT = """() => {
+  const small = [];
+  for (const t of document.querySelectorAll('main svg text')) {
+    if (!t.getClientRects().length) continue;
+    const size = parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a;
+    if (size < 12) small.push(t.textContent + ': ' + size);
+  }
+  for (const el of document.querySelectorAll('main *')) {
+    if (el.closest('svg') || el.offsetParent === null) continue;
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size < 12) small.push(el.textContent.trim().slice(0, 40) + ': ' + size);
+  }
+  const root = document.documentElement;
+  return {width: root.scrollWidth, window: root.clientWidth, height: root.scrollHeight, small: small};
+}"""
+
+
+def test_reviewer_filters_the_dashboard_and_opens_a_product(page, live_server, seeded):  # noqa: F811
+    from playwright.sync_api import expect
+
+    _sign_in(page)
 
     page.click("header nav a[href='/review']")
     expect(page.locator("h1")).to_have_text("Revue du marché")
     results = page.locator("#review-results")
     expect(results).to_contain_text("Dossier Relecture Windows Website")
     expect(results).to_contain_text("Agenda Relecture Windows Website")
-    expect(page.locator("#review-results svg").first).to_be_visible()
+    # Key figures and charts come first, the filter bar and the table after them.
+    expect(page.locator("#review-overview .key-figure")).to_have_count(5)
+    expect(page.locator("#review-overview svg").first).to_be_visible()
+    assert page.evaluate("""() => {
+      const at = s => document.querySelector(s).getBoundingClientRect().top;
+      return at('.key-figures') < at('#status-chart-title') && at('#status-chart-title') < at('#review-filters')
+        && at('#review-filters') < at('table.review-rows');
+    }""")
 
     # Filtering swaps the results with HTMX and keeps the filters in the address bar and the export links.
     page.select_option("#f-status", "draft")
@@ -92,6 +127,9 @@ def test_reviewer_filters_the_dashboard_and_opens_a_product(page, live_server, s
     expect(results).to_contain_text("Dossier Relecture Windows Website")
     expect(page.locator("#review-results a[href*='export.csv']")).to_have_attribute(
         "href", re.compile(r"status=draft"))
+    # The key figures were swapped too (out of band): their row count is the table's.
+    count = page.locator("#review-results .results-count").inner_text().split()[0]
+    expect(page.locator("#review-overview .kf-value").first).to_have_text(count)
     page.fill("#f-q", "agenda")
     expect(results).to_contain_text("Aucun produit ne correspond")
     page.fill("#f-q", "relecture")
@@ -106,3 +144,39 @@ def test_reviewer_filters_the_dashboard_and_opens_a_product(page, live_server, s
     page.click(f"#comments-{seeded['response_id']} button[type=submit]")
     expect(page.locator(".alert.ok")).to_be_visible()
     expect(page.locator(f"#comments-{seeded['response_id']}")).to_contain_text("Merci de préciser l'hébergeur HDS.")
+
+
+def test_review_pages_fit_a_phone(page, live_server, seeded):  # noqa: F811
+    """375 px wide: no sideways scroll, no text under 12 px, and the drill-down of a demo product (several
+    questionnaires) shows one response at a time in well under the 7,000 px of the former single page."""
+    from playwright.sync_api import expect
+
+    _sign_in(page)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto("/review")
+    layout = page.evaluate(LAYOUT)
+    assert layout["width"] <= layout["window"], layout
+    assert not layout["small"], layout["small"]
+    # The table becomes a list of cards: every value keeps its column's name.
+    cell = page.locator("table.review-rows td[data-label]").first
+    expect(cell).to_be_visible()
+
+    page.click("#review-results a:has-text('Cabinet Connect Windows Website')")
+    expect(page.locator("h1")).to_have_text("Cabinet Connect Windows Website")
+    layout = page.evaluate(LAYOUT)
+    assert layout["width"] <= layout["window"], layout
+    assert not layout["small"], layout["small"]
+    assert layout["height"] < 3000, layout
+    expect(page.locator("section.review-response")).to_have_count(1)
+    links = page.locator("nav.review-sidemenu a")
+    assert links.count() >= 2
+    expect(page.locator("nav.review-sidemenu a[aria-current=page]")).to_have_count(1)
+    # Another questionnaire of the product, chosen in the side menu: the address says which, the page stays short.
+    other = page.locator("nav.review-sidemenu a:not([aria-current])").first
+    title = other.inner_text()
+    other.click()
+    expect(page).to_have_url(re.compile(r"\?response=\d+"))
+    expect(page.locator("section.review-response h2")).to_have_text(title)
+    expect(page.locator("nav.review-sidemenu a[aria-current=page]")).to_have_text(title)
+    layout = page.evaluate(LAYOUT)
+    assert layout["width"] <= layout["window"] and layout["height"] < 3000, layout

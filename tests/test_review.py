@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from contextlib import contextmanager
 from datetime import timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -27,6 +29,7 @@ from convergence.questionnaires.models import (
     Track,
 )
 from convergence.review.models import ReviewComment
+from tests.conftest import ROOT
 from tests.factories import csrf, make_company, make_user, page_login, token_for
 
 
@@ -247,6 +250,106 @@ async def test_dashboard_page_filters_charts_and_export_links(client, db, settin
     assert sorted_page.text.index("Portail Soins") < sorted_page.text.index("Agenda Pro")
 
 
+
+async def test_dashboard_shows_key_figures_and_charts_before_the_filters_and_the_table(client, db, settings, cast,
+                                                                                          content):
+    world = await market(db, settings, cast)
+    await page_login(client, cast.reviewer.email)
+    page = (await client.get("/review")).text
+    # Reading order: key figures, charts, the filter bar, then the table.
+    order = [page.index('class="key-figures"'), page.index('id="status-chart-title"'),
+             page.index('id="theme-chart-title"'), page.index('id="review-filters"'), page.index('id="review-results"'),
+             page.index('<table class="review-rows"')]
+    assert order == sorted(order)
+    figures = page[page.index('class="key-figures"'):page.index("</ul>", page.index('class="key-figures"'))]
+    # Five rows: two validated (40 %), one submitted, one draft... as market() enrolled them.
+    assert '<span class="kf-value">5</span>' in figures and "40" in figures and "lignes validées" in figures
+    assert "2 sur 5" in figures and "lignes soumises, à relire" in figures
+    # Both maturity bounds have a real label (no bare "à").
+    assert '<label for="f-min_maturity">Maturité minimale</label>' in page
+    assert '<label for="f-max_maturity">Maturité maximale</label>' in page
+    assert ">à</label>" not in page
+    # The page has the overview in place; an HTMX filter change gets the results and, out of band, new figures.
+    assert "hx-swap-oob" not in page
+    partial = await client.get(f"/review?company={world['third']}", headers={"HX-Request": "true"})
+    assert partial.text.lstrip().startswith('<div id="review-results">')
+    overview = partial.text[partial.text.index('<div id="review-overview"'):]
+    assert 'hx-swap-oob="true"' in overview.split(">", 1)[0]
+    assert '<span class="kf-value">2</span>' in overview and "Portail Soins" not in overview
+    assert f"/api/v1/review/export.xlsx?company={world['third']}" in partial.text
+    # Every chart keeps its data as a table.
+    assert page.count('<details class="chart-data">') == 2 and page.count("<table") >= 3
+
+
+def test_key_figures_and_bars_come_from_the_chart_data_alone():
+    from convergence.review.statistics import theme_stats
+    from convergence.review.views import key_figures, status_chart
+
+    steps = [{"id": 1, "title": "Socles", "track": "Doctrine", "total": 4,
+              "counts": {"not_started": 1, "draft": 1, "submitted": 1, "validated": 1}},
+             {"id": 2, "title": "Télésoin", "track": "Doctrine", "total": 2,
+              "counts": {"not_started": 0, "draft": 0, "submitted": 0, "validated": 2}}]
+    themes = [theme_stats("ins", "Identité", [(80, 2), (40, 1)]), theme_stats("hds", "Hébergement", [(30, 3)]),
+              theme_stats("psc", "Pro Santé Connect", [])]
+    figures = key_figures(steps, themes)
+    assert figures["total"] == 6 and figures["steps"] == 2 and figures["validated_share"] == 50.0
+    assert figures["by_status"] == {"not_started": 1, "draft": 1, "submitted": 1, "validated": 3}
+    assert figures["weakest_theme"].theme == "hds"  # an empty theme has no median to compare
+    assert key_figures([], [])["validated_share"] is None and key_figures([], [])["weakest_theme"] is None
+    # Bars in percent of the largest step: its segments fill the row, the others in proportion.
+    bars = status_chart(steps)["rows"]
+    assert sum(s["width"] for s in bars[0]["segments"]) == 100
+    assert [(s["status"], s["x"], s["width"]) for s in bars[1]["segments"]] == [("validated", 0.0, 50.0)]
+
+class _SvgTexts(HTMLParser):
+    """Each <svg> of a page with its viewBox and the font sizes of the texts it draws itself (nested SVGs
+    apart), so that a test can tell a text's size in CSS pixels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.svgs: list[dict[str, Any]] = []
+        self.stack: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "svg":
+            self.stack.append({"viewbox": values.get("viewbox"), "texts": []})
+            self.svgs.append(self.stack[-1])
+        elif tag == "text" and self.stack:
+            self.stack[-1]["texts"].append(values.get("font-size"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "svg" and self.stack:
+            self.stack.pop()
+
+
+def chart_text_sizes(html: str) -> list[float]:
+    """The font sizes, in CSS pixels, of every text the page's SVGs draw; fails on a text whose size depends on
+    how far its SVG is scaled (a text inside an SVG with a viewBox)."""
+    parser = _SvgTexts()
+    parser.feed(html)
+    sizes = []
+    for svg in parser.svgs:
+        if svg["texts"]:
+            assert svg["viewbox"] is None, "a text in a scaled SVG shrinks with it on a narrow screen"
+        for size in svg["texts"]:
+            assert size is not None, "every chart text states its size"
+            sizes.append(float(size))
+    return sizes
+
+
+async def test_chart_labels_are_at_least_12_pixels(client, db, settings, cast, content):
+    world = await market(db, settings, cast)
+    await page_login(client, cast.reviewer.email)
+    dashboard = chart_text_sizes((await client.get("/review")).text)
+    assert dashboard and min(dashboard) >= 12
+    drill = chart_text_sizes((await client.get(f"/review/products/{world['dossier']}")).text)
+    assert drill and min(drill) >= 12
+    # The stylesheet, which wins over the attribute, says the same for the charts' texts.
+    css = (ROOT / "static/css/app.css").read_text()
+    rule = re.search(r"\.chart \.tick \{[^}]*font-size:\s*(\d+)px", css)
+    assert rule and int(rule.group(1)) >= 12
+
 def _csv(response: Any) -> list[list[str]]:
     """A French spreadsheet's reading of the export: UTF-8 with BOM, `;`-separated, every field quoted."""
     assert response.content.startswith(b"\xef\xbb\xbf")
@@ -377,6 +480,48 @@ async def test_drill_down_shows_answers_revisions_changes_and_projection(client,
     assert f'action="/review/responses/{rid}/comments"' in page.text
     assert (await client.get("/review/products/987654")).status_code == 404
 
+
+async def test_drill_down_shows_one_response_at_a_time_with_links_to_the_others(client, db, settings, cast, content):
+    world = await market(db, settings, cast)
+    async with db() as session:
+        ids = list((await session.scalars(select(Response.id).where(Response.product_id == world["dossier"])
+                                          .order_by(Response.id))).all())
+        foreign = await session.scalar(select(Response.id).where(Response.product_id == world["agenda"]))
+    assert len(ids) >= 2  # two steps, at least one questionnaire each
+    await page_login(client, cast.reviewer.email)
+    base = f"/review/products/{world['dossier']}"
+    page = await client.get(base)
+    assert page.status_code == 200
+    shown = [int(found) for found in re.findall(r'<section class="card review-response" id="response-(\d+)"', page.text)]
+    assert len(shown) == 1 and shown[0] in ids
+    # The side menu links to every response of the product; the shown one is the current page.
+    for rid in ids:
+        assert f'href="{base}?response={rid}#response-{rid}"' in page.text
+    menu = page.text[page.text.index('<nav class="review-sidemenu"'):page.text.index("</nav>",
+                                                                                  page.text.index("review-sidemenu"))]
+    assert menu.count("aria-current") == 1 and menu.count("?response=") == len(ids)
+    assert re.search(rf'href="{base}\?response={shown[0]}#response-{shown[0]}" aria-current="page"', page.text)
+    # Another response on demand: only its section, its comment form, its chart.
+    other = next(rid for rid in ids if rid != shown[0])
+    chosen = await client.get(f"{base}?response={other}")
+    assert chosen.status_code == 200
+    assert f'id="response-{other}"' in chosen.text and f'id="response-{shown[0]}"' not in chosen.text
+    assert f'id="f-body-{other}"' in chosen.text and f'id="f-body-{shown[0]}"' not in chosen.text
+    assert chosen.text.count("<polyline") == 1
+    assert re.search(rf'href="{base}\?response={other}#response-{other}" aria-current="page"', chosen.text)
+    # A response of another product (here another company's) or no number at all: not found, nothing shown.
+    for bad in (str(foreign), "abc", "987654"):
+        refused = await client.get(f"{base}?response={bad}")
+        assert refused.status_code == 404, bad
+        assert "Agenda Pro" not in refused.text
+    # A comment brings the reviewer back to the response commented.
+    posted = await client.post(f"/review/responses/{other}/comments", data={"body": "Vu.", "_csrf": csrf(client)})
+    assert posted.status_code == 303 and posted.headers["location"].startswith(f"{base}?response={other}&")
+    after = await client.get(posted.headers["location"].split("#")[0])
+    assert f'id="response-{other}"' in after.text and "Vu." in after.text
+    # An invalid comment re-renders the commented response with the message.
+    invalid = await client.post(f"/review/responses/{other}/comments", data={"body": "", "_csrf": csrf(client)})
+    assert invalid.status_code == 422 and f'id="response-{other}"' in invalid.text and 'class="error"' in invalid.text
 
 async def test_reviewers_never_edit_answers(client, db, settings, cast, content):
     world = await market(db, settings, cast)
@@ -571,3 +716,260 @@ async def test_dashboard_charts_and_exports_issue_a_bounded_number_of_queries(cl
     assert max(small.values()) <= 15
     total = (await rows(client, reviewer))["total"]
     assert total == 20 * 3 * len(steps)
+
+
+# ------------------------------------------------------------------------------------------- streamed exports
+# (This section's imports stay with it.)
+
+import asyncio  # noqa: E402
+import tracemalloc  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+from openpyxl import load_workbook  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from convergence.companies.models import Company  # noqa: E402
+from convergence.core.errors import Forbidden  # noqa: E402
+from convergence.core.i18n import set_language  # noqa: E402
+from convergence.identity.context import Context  # noqa: E402
+from convergence.review.exports import csv_export, xlsx_export  # noqa: E402
+from convergence.review.filters import parse_filters  # noqa: E402
+from convergence.review.queries import ReviewQueries  # noqa: E402
+from convergence.review.services import EXPORT_BATCH, ReviewService  # noqa: E402
+from convergence.review.views import review_row  # noqa: E402
+
+
+class Download:
+    """A request sent straight to the ASGI app, as a server would, to watch the body arrive chunk by chunk (the
+    test client hands over a finished body). Chunks are counted, not kept, unless `keep`; `hold` pauses the client
+    after the first chunk of rows; `hang_up` makes it disconnect there instead of reading on. Run it in the app's
+    event loop (`in_app_loop`): the test client serves the app from a loop of its own, and asyncpg's
+    connections belong to the loop that opened them."""
+
+    def __init__(self, app: Any, url: str, headers: dict[str, str], *, keep: bool = True, method: str = "GET",
+                 body: bytes = b"") -> None:
+        parts = urlsplit(url)
+        self.app = app
+        self.request_body = body
+        self.scope = {
+            "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+            "method": method, "scheme": "http", "path": parts.path, "raw_path": parts.path.encode(),
+            "root_path": "", "query_string": parts.query.encode(), "client": ("127.0.0.1", 50000),
+            "server": ("testserver.local", 80),
+            "headers": [(b"host", b"testserver.local"), (b"accept-language", b"en")]
+            + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        }
+        self.keep = keep
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self.chunks: list[bytes] = []
+        self.sizes: list[int] = []
+        self.done = asyncio.Event()  # the client hangs up after the last chunk, as servers tell the app
+        self.first_rows = asyncio.Event()
+        self.resume = asyncio.Event()
+        self.hold = False
+        self.hang_up = False
+        self._requested = False
+
+    async def receive(self) -> dict[str, Any]:
+        if not self._requested:
+            self._requested = True
+            return {"type": "http.request", "body": self.request_body, "more_body": False}
+        await self.done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = {k.decode(): v.decode() for k, v in message["headers"]}
+            return
+        body = message.get("body", b"")
+        if body:
+            self.sizes.append(len(body))
+            if self.keep:
+                self.chunks.append(body)
+        if len(self.sizes) == 2 and not self.first_rows.is_set():  # the header, then the first rows
+            self.first_rows.set()
+            if self.hang_up:
+                self.done.set()
+            if self.hold:
+                await self.resume.wait()
+        if not message.get("more_body", False):
+            self.done.set()
+
+    async def run(self) -> Download:
+        await self.app(self.scope, self.receive, self.send)
+        return self
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+async def in_app_loop(client: Any, function: Any, *args: Any) -> Any:
+    """`await function(*args)` in the event loop that serves the app (the test client's portal)."""
+    return await asyncio.wrap_future(client.blocking_portal.start_task_soon(function, *args))
+
+
+async def expected_rows(db: Any, query: str, language: str) -> list[Any]:
+    """The export's rows read the way the whole-document export read them (ReviewQueries.rows)."""
+    raw = dict(p.split("=", 1) for p in query.split("&") if p)
+    set_language(language)
+    async with db() as session:
+        return [review_row(r) for r in await ReviewQueries(session).rows(parse_filters(raw))]
+
+
+def sheet_values(data: bytes) -> tuple[list[tuple[Any, ...]], set[str]]:
+    sheet = load_workbook(io.BytesIO(data)).active
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert not any(c.data_type == "f" for c in cells)
+    return list(sheet.iter_rows(values_only=True)), {c.coordinate for c in cells if c.quotePrefix}
+
+
+async def test_streamed_exports_are_the_whole_documents_chunk_by_chunk(client, db, settings, cast, content):
+    world = await market(db, settings, cast)
+    async with unit_of_work(db) as session:
+        (await session.get(Product, world["dossier"])).name = "=cmd|' /C calc'!A0 <b>&"
+        (await session.get(Product, world["agenda"])).name = "Acme;=2+5;@SUM(9+9) \"quoted\"\r\nnext"
+    reviewer = await token_for(client, cast.reviewer.email)
+    for query, language in (("", "en"), ("sort=-maturity", "fr"), (f"company={world['third']}", "fr"),
+                            ("status=validated&sort=step", "en"), ("q=nothing-matches", "en")):
+        rows_ = await expected_rows(db, query, language)
+        csv_answer = await client.get(f"/api/v1/review/export.csv?{query}",
+                                      headers={**reviewer, "Accept-Language": language})
+        assert csv_answer.status_code == 200 and "content-length" not in csv_answer.headers
+        assert csv_answer.headers["cache-control"] == "no-store"
+        assert csv_answer.content == csv_export(rows_, language).encode("utf-8"), query  # byte for byte
+        xlsx_answer = await client.get(f"/api/v1/review/export.xlsx?{query}",
+                                       headers={**reviewer, "Accept-Language": language})
+        assert xlsx_answer.status_code == 200 and xlsx_answer.headers["content-type"].startswith(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        # Same cells, same types, same quote prefixes as the workbook openpyxl built.
+        assert sheet_values(xlsx_answer.content) == sheet_values(xlsx_export(rows_)), query
+    assert len(rows_) == 0 and len(await expected_rows(db, "", "en")) == 5
+
+
+async def test_exports_refuse_before_the_first_byte(client, db, settings, cast, content):
+    await market(db, settings, cast)
+    for user in (cast.contributor, cast.manager):
+        headers = await token_for(client, user.email)
+        for path in ("/api/v1/review/export.csv", "/api/v1/review/export.xlsx"):
+            download = await in_app_loop(client, Download(client.app, path, headers).run)
+            # The whole answer is the JSON refusal: no status 200, no byte of a file.
+            assert download.status == 403 and download.headers["content-type"].startswith("application/json")
+            assert b"product_id" not in download.body and not download.body.startswith(b"\xef\xbb\xbf")
+    # The service checks the right when asked for the stream, not when the body is first read.
+    async with db() as session:
+        contributor = await session.get(type(cast.contributor), cast.contributor.id)
+        service = ReviewService(Context(session=session, settings=settings, actor=contributor))
+        for method in (service.export_csv, service.export_xlsx):
+            with pytest.raises(Forbidden):
+                method(parse_filters({}))
+    bad = await in_app_loop(client, Download(client.app, "/api/v1/review/export.csv?status=finished",
+                                             await token_for(client, cast.reviewer.email)).run)
+    assert bad.status == 422  # filters too
+
+
+async def bulk_market(db: Any, products: int, steps: list[int], start: int = 0) -> None:
+    """`products` products of 50 companies, each enrolled in `steps` with one response per questionnaire:
+    bulk INSERTs, a few statements whatever the size."""
+    async with unit_of_work(db) as session:
+        companies = [{"name": f"Éditeur Masse {start + n:04d}", "siren": f"{700000000 + start + n:09d}"}
+                     for n in range(50)]
+        company_ids = list((await session.scalars(insert(Company).returning(Company.id), companies)).all())
+        product_ids = list((await session.scalars(insert(Product).returning(Product.id), [
+            {"company_id": company_ids[n % 50], "name": f"=Produit {start + n}", "os": "Linux",
+             "device": "Website", "edition": "", "version": "1", "kind": "base", "description": "",
+             "identity_key": f"masse-{start + n}"} for n in range(products)])).all())
+        await session.execute(insert(Enrolment), [{"product_id": p, "step_id": s}
+                                                  for p in product_ids for s in steps])
+        questionnaires = (await session.execute(select(Questionnaire.id, Questionnaire.step_id).where(
+            Questionnaire.step_id.in_(steps), Questionnaire.current.is_(True)))).all()
+        statuses = ("not_started", "draft", "submitted", "validated")
+        await session.execute(insert(Response), [
+            {"company_id": company_ids[n % 50], "product_id": p, "questionnaire_id": q, "step_id": s,
+             "status": statuses[n % 4], "version": 1, "revision": 1, "answers": {}, "planned": {},
+             "maturity": float(n % 101), "theme_scores": {"ins": float(n % 101)},
+             "validated_at": utcnow() if n % 4 == 3 else None}
+            for n, p in enumerate(product_ids) for q, s in questionnaires])
+
+
+async def peak_of(download: Download) -> int:
+    """Peak Python memory while the whole export is produced and consumed (chunks counted, not kept)."""
+    tracemalloc.start()
+    try:
+        await download.run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/review/export.csv", "/api/v1/review/export.xlsx"])
+async def test_a_large_export_streams_in_batches_with_memory_independent_of_the_rows(client, db, settings, cast,
+                                                                                    content, path):
+    steps = (await doctrine_steps(db))[:2]
+    reviewer = await token_for(client, cast.reviewer.email)
+    await bulk_market(db, 500, steps)  # 1,000 rows
+    # Warm-up: statement caches, imports.
+    await in_app_loop(client, Download(client.app, path, reviewer, keep=False).run)
+    small = Download(client.app, path, reviewer, keep=False)
+    small_peak = await in_app_loop(client, peak_of, small)
+    await bulk_market(db, 2_000, steps, start=500)  # 5,000 rows
+    large = Download(client.app, path, reviewer, keep=False)
+    large_peak = await in_app_loop(client, peak_of, large)
+    assert large.status == 200
+    # Chunks as the batches of rows are read (the first long before the last row), not one body at the end; the
+    # XLSX compressor holds back a little, so fewer chunks than batches.
+    assert len(large.sizes) >= 5_000 // EXPORT_BATCH // 2
+    # Five times the rows, about the same peak: a batch and the compressor, never the whole file.
+    assert large_peak < 1.5 * small_peak + 256 * 1024, (small_peak, large_peak)
+    whole = await client.get(path, headers=reviewer)
+    if path.endswith(".csv"):
+        assert whole.content.count(b"\r\n") == 5_001 and b'"\'=Produit 2499 Linux Website"' in whole.content
+    else:
+        values, prefixed = sheet_values(whole.content)
+        assert len(values) == 5_001 and len(prefixed) == 5_000  # every product name begins with "="
+
+
+async def test_a_long_export_blocks_no_writer_and_a_hang_up_returns_its_connection(client, db, settings, cast,
+                                                                                  content):
+    steps = (await doctrine_steps(db))[:2]
+    await bulk_market(db, 1_500, steps)  # 3,000 rows: several batches
+    async with db() as session:
+        rid = await session.scalar(select(Response.id).order_by(Response.id).limit(1))
+    reviewer = await token_for(client, cast.reviewer.email)
+    pool = client.app.state.engine.pool
+
+    async def scenario(path: str) -> None:
+        # An export paused half-way (a slow client) holds its read transaction and its cursor...
+        slow = Download(client.app, path, reviewer)
+        slow.hold = True
+        task = asyncio.create_task(slow.run())
+        await asyncio.wait_for(slow.first_rows.wait(), 30)
+        assert pool.checkedout() >= 1 and not task.done()
+        # ...while a writer (on SQLite: the write gate, then BEGIN IMMEDIATE) commits at once.
+        writer = Download(client.app, f"/api/v1/review/responses/{rid}/comments",
+                          {**reviewer, "Content-Type": "application/json"}, method="POST",
+                          body=f'{{"body": "Pendant l\'export {path}"}}'.encode())
+        await asyncio.wait_for(writer.run(), 10)
+        assert writer.status == 201, writer.body
+        slow.resume.set()
+        await asyncio.wait_for(task, 30)
+        assert slow.status == 200 and pool.checkedout() == 0
+        # A client that hangs up after the first rows: the body stops, the connection goes back to the pool.
+        gone = Download(client.app, path, reviewer, keep=False)
+        gone.hang_up = True
+        await asyncio.wait_for(gone.run(), 30)
+        assert gone.status == 200 and pool.checkedout() == 0
+        assert sum(gone.sizes) < sum(slow.sizes)
+        # The fetch in flight when the client left was let finish: the connection was pooled, not discarded
+        # (SQLAlchemy discards one cut in the middle of an operation, with a close that never ends on aiosqlite).
+        assert not [t for t in asyncio.all_tasks() if "_terminate_graceful_close" in repr(t.get_coro())]
+
+    for path in ("/api/v1/review/export.csv", "/api/v1/review/export.xlsx"):
+        await in_app_loop(client, scenario, path)
+    # Nothing was left behind: the next export is whole.
+    assert (await client.get("/api/v1/review/export.csv", headers=reviewer)).content.count(b"\r\n") == 3_001
+    assert pool.checkedout() == 0
+    async with db() as session:
+        assert len((await session.scalars(select(ReviewComment).where(ReviewComment.response_id == rid))).all()) == 2

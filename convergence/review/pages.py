@@ -8,18 +8,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency
 
 from convergence.core.charts import chart
-from convergence.core.errors import DomainError, Invalid
+from convergence.core.errors import DomainError, Invalid, NotFound
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath
-from convergence.identity.permissions import Permission, has_permission
-from convergence.identity.web import Ctx, provide_ctx, requires, signed_in
+from convergence.identity.policy import Permission
+from convergence.identity.web import requires, signed_in
 from convergence.questionnaires.services import localized
 from convergence.review.filters import PAGE_SIZE, SORTS, STATUSES, Filters, parse_filters, parse_page
 from convergence.review.services import ReviewService
-from convergence.review.views import status_chart, theme_chart
+from convergence.review.views import key_figures, response_menu, selected_response, status_chart, theme_chart
 
 
 def _href(base: str, params: dict[str, str]) -> str:
@@ -28,11 +28,10 @@ def _href(base: str, params: dict[str, str]) -> str:
 
 class ReviewPages(Controller):
     guards = [requires(Permission.REVIEW_READ)]
-    dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
 
     @get("/review")
-    async def dashboard(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+    async def dashboard(self, review_service: NamedDependency[ReviewService], request: Request[Any, Any, Any]) -> Any:
         params = dict(request.query_params)
         errors: dict[str, str] = {}
         status = 200
@@ -41,9 +40,8 @@ class ReviewPages(Controller):
             page = parse_page(params.get("page"))
         except DomainError as exc:
             errors, status, filters, page = form_errors(exc), exc.status_code, Filters(), 1
-        service = ReviewService(ctx)
-        charts = await service.charts(filters)
-        rows, total = await service.rows(filters, PAGE_SIZE, (page - 1) * PAGE_SIZE,
+        charts = await review_service.charts(filters)
+        rows, total = await review_service.rows(filters, PAGE_SIZE, (page - 1) * PAGE_SIZE,
                                          total=sum(step["total"] for step in charts["steps"]))
         pages = max(1, math.ceil(total / PAGE_SIZE))
         query = filters.query()
@@ -60,58 +58,67 @@ class ReviewPages(Controller):
             "xlsx_href": _href("/api/v1/review/export.xlsx", query),
             "sort_links": sort_links, "statuses": STATUSES,
             "status_chart": status_chart(charts["steps"]), "theme_chart": theme_chart(charts["themes"]),
-            "localized": localized, **await service.choices(),
+            "key_figures": key_figures(charts["steps"], charts["themes"]),
+            "localized": localized, **await review_service.choices(),
         }
         return render(request, "review/dashboard.html", context, partial="review/_results.html", status=status)
 
-    async def _product_context(self, ctx: Any, product_id: int, **extra: Any) -> dict[str, Any]:
-        data = await ReviewService(ctx).product(product_id)
-        for view in data["responses"]:
-            view["chart"] = chart(view["projection"])
-        return {**data, "localized": localized,
-                "can_comment": has_permission(getattr(ctx.actor, "role", None), Permission.REVIEW_COMMENT),
-                "comment_errors": {}, **extra}
+    async def _product_context(self, review_service: ReviewService, product_id: int, shown: str | None,
+                               **extra: Any) -> dict[str, Any]:
+        """One response of the product at a time (`?response=<id>`, else the first), the others as links: the
+        page stays short and only the shown response's answers, history and chart are drawn."""
+        data = await review_service.product(product_id)
+        current = selected_response(data["responses"], shown)
+        if current is None and data["responses"]:
+            raise NotFound("This response does not exist.")
+        if current is not None:
+            current["chart"] = chart(current["projection"])
+        return {**data, "current": current, "menu": response_menu(data["responses"], current and current["id"]),
+                "localized": localized, "comment_errors": {}, **extra}
 
     @get("/review/products/{product_id:int}")
-    async def product(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
-        return render(request, "review/product.html", await self._product_context(ctx, product_id))
+    async def product(self, review_service: NamedDependency[ReviewService], request: Request[Any, Any, Any],
+                      product_id: FromPath[int]) -> Any:
+        return render(request, "review/product.html", await self._product_context(
+            review_service, product_id, request.query_params.get("response")))
 
     @post("/review/responses/{response_id:int}/comments", guards=[requires(Permission.REVIEW_COMMENT)])
-    async def comment(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
+    async def comment(self, review_service: NamedDependency[ReviewService], request: Request[Any, Any, Any],
+                      response_id: FromPath[int]) -> Any:
         form = await request.form()
-        service = ReviewService(ctx)
         try:
-            comment = await service.add_comment(response_id, form.get("body"))
+            comment = await review_service.add_comment(response_id, form.get("body"))
         except Invalid as exc:
-            response = await service.response(response_id)
+            response = await review_service.response(response_id)
             if response.product_id is None:
                 raise
-            context = await self._product_context(ctx, response.product_id, comment_errors={
-                response_id: form_errors(exc)}, comment_body={response_id: form.get("body") or ""})
+            context = await self._product_context(review_service, response.product_id, str(response_id),
+                                                  comment_errors={response_id: form_errors(exc)},
+                                                  comment_body={response_id: form.get("body") or ""})
             return render(request, "review/product.html", context, status=exc.status_code)
-        response = await service.response(comment.response_id)
+        response = await review_service.response(comment.response_id)
         target = f"/review/products/{response.product_id}" if response.product_id else "/review"
-        return redirect(request, f"{target}?done=comment#comments-{response_id}")
+        return redirect(request, f"{target}?response={response_id}&done=comment#comments-{response_id}")
 
 
 class VendorReviewPages(Controller):
     """Included in the vendors' response page (loaded with HTMX; a plain page without JavaScript)."""
 
     guards = [signed_in]
-    dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
 
     @get("/responses/{response_id:int}/comments")
-    async def comments(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
-        service = ReviewService(ctx)
-        response = await service.response_for_company(response_id)
+    async def comments(self, review_service: NamedDependency[ReviewService], request: Request[Any, Any, Any],
+                       response_id: FromPath[int]) -> Any:
+        response = await review_service.response_for_company(response_id)
         return render(request, "review/response_comments.html",
-                      {"response": response, "comments": await service.comments_for_company(response_id),
+                      {"response": response, "comments": await review_service.comments_for_company(response_id),
                        "localized": localized}, partial="review/_comments.html")
 
     @get("/responses/{response_id:int}/market")
-    async def market(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
-        market = await ReviewService(ctx).market_for_response(response_id)
+    async def market(self, review_service: NamedDependency[ReviewService], request: Request[Any, Any, Any],
+                     response_id: FromPath[int]) -> Any:
+        market = await review_service.market_for_response(response_id)
         return render(request, "review/response_market.html",
                       {"response": market["response"], "market": market, "localized": localized},
                       partial="review/_market.html")

@@ -22,8 +22,9 @@ from convergence.review.schemas import ReviewRowOut
 from convergence.review.statistics import MIN_COMPANIES, Counts, ThemeStats, theme_order, theme_stats
 
 STATUS_COLOURS = {"not_started": "#c9c9c9", "draft": "#9fb4ff", "submitted": "#f5c542", "validated": "#3a9d5d"}
-LABEL_W, BAR_W, ROW_H, TOP = 230, 380, 28, 24
-CHART_W = LABEL_W + BAR_W + 50
+# The dashboard's charts are drawn in percentages of their width and in CSS pixels of height (SVG without a
+# viewBox): the bars stretch with the card while the labels, written in HTML beside them, keep their size.
+BAR_PCT = 100  # a step's bar at the largest total fills the whole row
 
 
 # ------------------------------------------------------------------------------------------------ rows
@@ -64,37 +65,47 @@ def charts(steps: list[Step], titles: dict[str, str], by_step: dict[int, dict[st
 
 
 def status_chart(steps: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stacked horizontal bars: per step, how many product × step rows are at each status."""
+    """Stacked horizontal bars: per step, how many product × step rows are at each status, in percent of the
+    largest step so that the bars compare across steps."""
     largest = max((s["total"] for s in steps), default=0) or 1
     rows = []
-    for index, step in enumerate(steps):
-        x = float(LABEL_W)
+    for step in steps:
+        x = 0.0
         segments = []
         for status in STATUSES:
             count = step["counts"].get(status, 0)
             if not count:
                 continue
-            width = round(count / largest * BAR_W, 1)
-            segments.append({"status": status, "count": count, "x": round(x, 1), "width": width,
+            width = round(count / largest * BAR_PCT, 2)
+            segments.append({"status": status, "count": count, "x": round(x, 2), "width": width,
                              "fill": STATUS_COLOURS[status]})
             x += width
-        rows.append({"y": TOP + index * ROW_H, "label": step["title"], "track": step["track"],
-                     "total": step["total"], "end": round(x + 6, 1), "segments": segments})
-    return {"width": CHART_W, "height": TOP + max(len(rows), 1) * ROW_H + 10, "rows": rows, "bar_h": ROW_H - 8,
-            "label_w": LABEL_W, "legend": [{"status": s, "fill": STATUS_COLOURS[s], "x": LABEL_W + i * 100}
-                                           for i, s in enumerate(STATUSES)]}
+        rows.append({"label": step["title"], "track": step["track"], "total": step["total"],
+                     "counts": step["counts"], "segments": segments})
+    return {"rows": rows, "legend": [{"status": s, "fill": STATUS_COLOURS[s]} for s in STATUSES]}
 
 
 def theme_chart(themes: list[ThemeStats]) -> dict[str, Any]:
-    """A box plot per theme on a 0-100 axis: whiskers min-max, box between quartiles, median and mean."""
-    def x(value: float) -> float:
-        return round(LABEL_W + value / 100 * BAR_W, 1)
+    """A box plot per theme on a 0-100 axis (positions are percentages of the plot's width): whiskers min-max,
+    box between quartiles, median and mean."""
+    rows = [{"stats": t, "min": t.minimum, "q1": t.q1, "median": t.median, "q3": t.q3, "max": t.maximum,
+             "mean": t.mean, "box_w": round(t.q3 - t.q1, 2)} for t in themes]
+    return {"rows": rows, "ticks": [0, 25, 50, 75, 100]}
 
-    rows = [{"y": TOP + index * ROW_H, "stats": t, "min": x(t.minimum), "q1": x(t.q1), "median": x(t.median),
-             "q3": x(t.q3), "max": x(t.maximum), "mean": x(t.mean), "box_w": round(x(t.q3) - x(t.q1), 1)}
-            for index, t in enumerate(themes)]
-    return {"width": CHART_W, "height": TOP + max(len(rows), 1) * ROW_H + 24, "rows": rows, "bar_h": ROW_H - 10,
-            "label_w": LABEL_W, "ticks": [{"x": x(v), "label": v} for v in (0, 25, 50, 75, 100)]}
+
+def key_figures(steps: list[dict[str, Any]], themes: list[ThemeStats]) -> dict[str, Any]:
+    """The dashboard's headline numbers, from the chart data already read (no statement of their own): rows,
+    rows per status, the validated share and the theme with the lowest median score."""
+    by_status = dict.fromkeys(STATUSES, 0)
+    for step in steps:
+        for status, count in step["counts"].items():
+            by_status[status] = by_status.get(status, 0) + count
+    total = sum(by_status.values())
+    scored = [t for t in themes if t.count]
+    weakest = min(scored, key=lambda t: (t.median, t.title)) if scored else None
+    return {"total": total, "by_status": by_status, "steps": len(steps),
+            "validated_share": round(by_status["validated"] / total * 100, 1) if total else None,
+            "weakest_theme": weakest}
 
 
 # ------------------------------------------------------------------------------------------------ drill-down
@@ -156,6 +167,31 @@ def response_view(response: Response, step: Step | None, revisions: list[Respons
         "history": history, "comments": comments,
         "projection": engine.projection(items, answers, planned, local_today()),
     }
+
+
+def selected_response(views: list[dict[str, Any]], raw: str | None) -> dict[str, Any] | None:
+    """The response the drill-down shows: `?response=<id>` among this product's responses, else the first one.
+    None when the id is not one of them (another product's, another company's, or not a number)."""
+    if not views:
+        return None
+    if raw is None or raw == "":
+        return views[0]
+    return next((v for v in views if str(v["id"]) == raw.strip()), None)
+
+
+def response_menu(views: list[dict[str, Any]], selected_id: int | None) -> list[dict[str, Any]]:
+    """The drill-down's side menu: the responses grouped by step (in the order they come), one link each."""
+    groups: list[dict[str, Any]] = []
+    for view in views:
+        step = view["step"]
+        key = step.id if step is not None else None
+        if not groups or groups[-1]["key"] != key:
+            title = f"{localized(step.track, 'title')} · {localized(step, 'title')}" if step is not None else ""
+            groups.append({"key": key, "title": title, "items": []})
+        groups[-1]["items"].append({"id": view["id"], "title": view["title"], "status": view["status"],
+                                    "maturity": view["maturity"], "comments": len(view["comments"]),
+                                    "current": view["id"] == selected_id})
+    return groups
 
 
 # ------------------------------------------------------------------------------------------------ market
