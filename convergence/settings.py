@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -67,7 +67,6 @@ class Settings:
     mail_max_attempts: int = 6
     upload_max_bytes: int = 5 * 1024 * 1024
     default_language: str = "fr"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def templates_dir(self) -> Path:

@@ -78,10 +78,24 @@ def settings(database_url: str) -> Settings:
     return base_settings(database_url)
 
 
+_RESET: dict[str, str] = {}
+
+
 async def _empty(session: AsyncSession) -> None:
+    """Every table emptied and (PostgreSQL) every id sequence restarted, in one statement.
+
+    The tables are migrated once per run, never rebuilt. On PostgreSQL a TRUNCATE of every table costs about
+    0.7 s (new files for each table); deleting the few rows a test wrote, in one DO block, costs a few ms.
+    """
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     if session.bind.dialect.name == "postgresql":
-        await session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        if "postgresql" not in _RESET:
+            sequences = (await session.scalars(text(
+                "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public'"))).all()
+            _RESET["postgresql"] = "DO $$ BEGIN " + " ".join(
+                [f'DELETE FROM "{t}";' for t in tables] + [f'ALTER SEQUENCE "{q}" RESTART;' for q in sequences]
+            ) + " END $$"
+        await session.execute(text(_RESET["postgresql"]))
     else:
         for table in tables:
             await session.execute(text(f'DELETE FROM "{table}"'))

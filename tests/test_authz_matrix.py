@@ -72,6 +72,7 @@ MATRIX: dict[str, str] = {
     "GET /password/set": "anon",
     "POST /password/set": "anon",
     "GET /terms": "public",
+    "GET /accessibilite": "public",
     "POST /terms/accept": "signed_in",
     "GET /support/requests": "support",
     "GET /support/requests/{request_id}": "support",
@@ -99,6 +100,7 @@ MATRIX: dict[str, str] = {
     "POST /team/invitations/{invitation_id}/resend": "manager",
     "POST /team/members/{user_id}/deactivate": "manager",
     "POST /team/members/{user_id}/rights": "manager",
+    "GET /team/members/{user_id}/rights": "manager",
     # Products
     "GET /api/v1/companies/{company_id}/products": "member",
     "POST /api/v1/companies/{company_id}/products": "member",

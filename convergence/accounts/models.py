@@ -45,10 +45,6 @@ class User(Base):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    @property
-    def is_ans(self) -> bool:
-        return self.role in (Role.SUPPORT, Role.REVIEWER)
-
 
 class AccountRequest(Base):
     __tablename__ = "account_request"

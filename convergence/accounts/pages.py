@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.di import Provide
+from litestar.di import NamedDependency
 from litestar.response import Redirect
 
 from convergence.accounts.models import RequestStatus
@@ -24,12 +24,12 @@ from convergence.core.i18n import LANGUAGES, gettext
 from convergence.core.mail import MailStatus
 from convergence.identity.mail_views import OutboxService
 from convergence.core.pages import form_errors, redirect, render, safe_next
-from convergence.identity.permissions import Permission
+from convergence.identity.policy import Permission
 from convergence.core.params import FromPath, FromQuery
 from convergence.core import audit
 from convergence.core.models import utcnow
 from convergence.core.web import CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE, answers_json, retry_after, set_cookie
-from convergence.identity.web import Ctx, current_terms_version, provide_ctx, requires, signed_in
+from convergence.identity.web import Ctx, current_terms_version, requires, signed_in
 from convergence.core.security import new_token, session_csrf_token
 from convergence.core.ratelimit import settle_early
 
@@ -80,7 +80,6 @@ async def _enter(request: Request[Any, Any, Any], ctx: Any, user: Any) -> Respon
 
 
 class JoiningPages(Controller):
-    dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
 
     @get("/account-request")
@@ -90,7 +89,8 @@ class JoiningPages(Controller):
                       partial="accounts/_account_request_form.html")
 
     @post("/account-request")
-    async def file_request(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+    async def file_request(self, joining_service: NamedDependency[JoiningService], request: Request[Any, Any, Any],
+                           ctx: Ctx) -> Any:
         form = await request.form()
         values = _form_dict(form)
         document = None
@@ -100,7 +100,7 @@ class JoiningPages(Controller):
             content = await upload.read(ctx.settings.upload_max_bytes + 1)
             document = Document(filename=upload.filename, content=content)
         try:
-            await JoiningService(ctx).file_request(RequestInput.from_mapping(values), document)
+            await joining_service.file_request(RequestInput.from_mapping(values), document)
         except DomainError as exc:
             return retry_after(render(request, "accounts/account_request.html",
                                       {"form": values, "errors": form_errors(exc)},
@@ -121,7 +121,6 @@ class JoiningPages(Controller):
 
 
 class SignInPages(Controller):
-    dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
 
     @get("/login", opt={"terms_exempt": True})
@@ -130,15 +129,14 @@ class SignInPages(Controller):
                                                         "next": safe_next(request.query_params.get("next"))})
 
     @post("/login", opt={"terms_exempt": True})
-    async def login(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+    async def login(self, auth_service: NamedDependency[AuthService], request: Request[Any, Any, Any], ctx: Ctx) -> Any:
         """The sign-in form; with `Accept: application/json` the page's own scripts sign in without leaving
         the page (the autosave's sign-in dialog) and get the new CSRF token to send their pending saves with."""
         wants_json = answers_json(request)
         form = await _login_body(request)
         next_url = safe_next(form.get("next"))
-        auth = AuthService(ctx)
         try:
-            user = await auth.authenticate(str(form.get("email") or ""), str(form.get("password") or ""))
+            user = await auth_service.authenticate(str(form.get("email") or ""), str(form.get("password") or ""))
         except DomainError as exc:
             if wants_json:
                 return retry_after(Response(exc.payload(gettext(exc.message)), status_code=exc.status_code), exc)
@@ -156,8 +154,9 @@ class SignInPages(Controller):
         return response
 
     @post("/logout", opt={"terms_exempt": True})
-    async def logout(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
-        await AuthService(ctx).close_session(request.scope["state"].get("session_key"))
+    async def logout(self, auth_service: NamedDependency[AuthService], request: Request[Any, Any, Any],
+                     ctx: Ctx) -> Any:
+        await auth_service.close_session(request.scope["state"].get("session_key"))
         response = Redirect("/", status_code=303)
         set_cookie(response, ctx.settings, SESSION_COOKIE, "", max_age=0)
         set_cookie(response, ctx.settings, CSRF_COOKIE, new_token())
@@ -172,22 +171,23 @@ class SignInPages(Controller):
         return response
 
     @get("/password/set", opt={"terms_exempt": True})
-    async def password_form(self, request: Request[Any, Any, Any], ctx: Ctx, token: FromQuery[str] = "") -> Any:
+    async def password_form(self, password_service: NamedDependency[PasswordService], request: Request[Any, Any, Any],
+                            token: FromQuery[str] = "") -> Any:
         try:
-            user = await PasswordService(ctx).user_for_token(token)
+            user = await password_service.user_for_token(token)
         except DomainError as exc:
             return render(request, "accounts/password_invalid.html", {"detail": gettext(exc.message)},
                           status=exc.status_code)
         return render(request, "accounts/password_set.html", {"token": token, "email": user.email, "errors": {}})
 
     @post("/password/set", opt={"terms_exempt": True})
-    async def password_set(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+    async def password_set(self, password_service: NamedDependency[PasswordService], request: Request[Any, Any, Any],
+                           ctx: Ctx) -> Any:
         form = await request.form()
         token = str(form.get("token") or "")
         password = str(form.get("password") or "")
-        service = PasswordService(ctx)
         try:
-            user = await service.user_for_token(token)
+            user = await password_service.user_for_token(token)
         except DomainError as exc:
             return render(request, "accounts/password_invalid.html", {"detail": gettext(exc.message)},
                           status=exc.status_code)
@@ -195,7 +195,7 @@ class SignInPages(Controller):
             if password != str(form.get("password_confirm") or ""):
                 raise Invalid("The two passwords differ.", code="password_mismatch",
                               fields={"password_confirm": "The two passwords differ."})
-            user = await service.set_password(token, password)
+            user = await password_service.set_password(token, password)
         except Invalid as exc:
             return render(request, "accounts/password_set.html",
                           {"token": token, "email": user.email, "errors": form_errors(exc)}, status=422)
@@ -205,21 +205,23 @@ class SignInPages(Controller):
         return await _enter(request, ctx, user)
 
     @get("/login/link", opt={"terms_exempt": True})
-    async def link_form(self, request: Request[Any, Any, Any], ctx: Ctx, token: FromQuery[str] = "") -> Any:
+    async def link_form(self, auth_service: NamedDependency[AuthService], request: Request[Any, Any, Any],
+                        token: FromQuery[str] = "") -> Any:
         """The one-time sign-in link mailed to a throttled account. Opening it uses nothing (mail scanners
         prefetch links): the page's button signs in."""
         try:
-            user = await AuthService(ctx).link_user(token)
+            user = await auth_service.link_user(token)
         except DomainError as exc:
             return render(request, "accounts/password_invalid.html", {"detail": gettext(exc.message)},
                           status=exc.status_code)
         return render(request, "accounts/login_link.html", {"token": token, "email": user.email})
 
     @post("/login/link", opt={"terms_exempt": True})
-    async def link_sign_in(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+    async def link_sign_in(self, auth_service: NamedDependency[AuthService], request: Request[Any, Any, Any],
+                           ctx: Ctx) -> Any:
         form = await request.form()
         try:
-            user = await AuthService(ctx).sign_in_with_link(str(form.get("token") or ""))
+            user = await auth_service.sign_in_with_link(str(form.get("token") or ""))
         except DomainError as exc:
             return render(request, "accounts/password_invalid.html", {"detail": gettext(exc.message)},
                           status=exc.status_code)
@@ -230,11 +232,12 @@ class SignInPages(Controller):
         return render(request, "accounts/password_forgot.html", {"sent": False, "form": {}, "errors": {}})
 
     @post("/password/forgot", opt={"terms_exempt": True})
-    async def forgot(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+    async def forgot(self, password_service: NamedDependency[PasswordService], request: Request[Any, Any, Any],
+                     ctx: Ctx) -> Any:
         form = await request.form()
         email = str(form.get("email") or "")
         try:
-            await PasswordService(ctx).request_reset(email, settle=settle_early(request, ctx.session))
+            await password_service.request_reset(email, settle=settle_early(request, ctx.session))
         except DomainError as exc:
             return retry_after(render(request, "accounts/password_forgot.html",
                                       {"sent": False, "form": {"email": email}, "errors": form_errors(exc)},
@@ -243,27 +246,25 @@ class SignInPages(Controller):
 
 
 class TermsPages(Controller):
-    dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
 
     @get("/terms", opt={"terms_exempt": True})
-    async def terms(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
-        terms = await TermsService(ctx).current()
+    async def terms(self, terms_service: NamedDependency[TermsService], request: Request[Any, Any, Any]) -> Any:
+        terms = await terms_service.current()
         return render(request, "accounts/terms.html", {
             "terms": terms, "next": safe_next(request.query_params.get("next")), "errors": {}})
 
     @post("/terms/accept", guards=[signed_in], opt={"terms_exempt": True})
-    async def accept(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+    async def accept(self, terms_service: NamedDependency[TermsService], request: Request[Any, Any, Any]) -> Any:
         form = await request.form()
-        service = TermsService(ctx)
         try:
             if form.get("agree") != "yes":
                 raise Invalid("Tick the box to accept the terms.", code="invalid_input",
                               fields={"agree": "Tick the box to accept the terms."})
             version = str(form.get("version") or "")
-            await service.accept(int(version) if version.isdigit() else version)
+            await terms_service.accept(int(version) if version.isdigit() else version)
         except DomainError as exc:
-            terms = await service.current()
+            terms = await terms_service.current()
             return render(request, "accounts/terms.html", {"terms": terms, "next": safe_next(form.get("next")),
                                                             "errors": form_errors(exc)}, status=exc.status_code)
         return redirect(request, safe_next(form.get("next")))
@@ -271,103 +272,102 @@ class TermsPages(Controller):
 
 class SupportPages(Controller):
     path = "/support"
-    dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
 
     @get("/requests", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
-    async def queue(self, request: Request[Any, Any, Any], ctx: Ctx, status: FromQuery[str] = "pending",
-                    page: FromQuery[int] = 1) -> Any:
+    async def queue(self, joining_service: NamedDependency[JoiningService], request: Request[Any, Any, Any],
+                    status: FromQuery[str] = "pending", page: FromQuery[int] = 1) -> Any:
         status = status if status in set(RequestStatus) or status == "" else "pending"
         page = max(page, 1)
-        service = JoiningService(ctx)
-        rows, total = await service.list_requests(status or None, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        rows, total = await joining_service.list_requests(status or None, PAGE_SIZE, (page - 1) * PAGE_SIZE)
         return render(request, "support/requests.html", {
             "rows": rows, "total": total, "status": status, "page": page,
-            "registered": await service.registered_emails(rows),
+            "registered": await joining_service.registered_emails(rows),
             "pages": max(1, -(-total // PAGE_SIZE)), "errors": {}})
 
     @get("/requests/{request_id:int}", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
-    async def detail(self, request: Request[Any, Any, Any], ctx: Ctx, request_id: FromPath[int]) -> Any:
-        service = JoiningService(ctx)
-        row = await service.get_request(request_id)
+    async def detail(self, joining_service: NamedDependency[JoiningService], request: Request[Any, Any, Any],
+                     request_id: FromPath[int]) -> Any:
+        row = await joining_service.get_request(request_id)
         return render(request, "support/request_detail.html", {
-            "row": row, "errors": {}, "registered": await service.registered_emails([row])})
+            "row": row, "errors": {}, "registered": await joining_service.registered_emails([row])})
 
     @get("/requests/{request_id:int}/document", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)],
          media_type="application/pdf")
-    async def document(self, ctx: Ctx, request_id: FromPath[int]) -> Response[bytes]:
-        row, content = await JoiningService(ctx).get_document(request_id)
+    async def document(self, joining_service: NamedDependency[JoiningService],
+                       request_id: FromPath[int]) -> Response[bytes]:
+        row, content = await joining_service.get_document(request_id)
         return Response(content, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="account-request-{row.id}.pdf"'})
 
     @post("/requests/{request_id:int}/approve", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
-    async def approve(self, request: Request[Any, Any, Any], ctx: Ctx, request_id: FromPath[int]) -> Any:
-        service = JoiningService(ctx)
+    async def approve(self, joining_service: NamedDependency[JoiningService], request: Request[Any, Any, Any],
+                      request_id: FromPath[int]) -> Any:
         try:
-            await service.approve(request_id)
+            await joining_service.approve(request_id)
         except DomainError as exc:
-            row = await service.get_request(request_id)
+            row = await joining_service.get_request(request_id)
             return render(request, "support/request_detail.html", {"row": row, "errors": form_errors(exc)},
                           partial="support/_request_decision.html", status=exc.status_code)
-        row = await service.get_request(request_id)
+        row = await joining_service.get_request(request_id)
         return render(request, "support/request_detail.html", {"row": row, "errors": {}},
                       partial="support/_request_decision.html")
 
     @post("/requests/{request_id:int}/reject", guards=[requires(Permission.ACCOUNT_REQUESTS_REVIEW)])
-    async def reject(self, request: Request[Any, Any, Any], ctx: Ctx, request_id: FromPath[int]) -> Any:
+    async def reject(self, joining_service: NamedDependency[JoiningService], request: Request[Any, Any, Any],
+                     request_id: FromPath[int]) -> Any:
         form = await request.form()
-        service = JoiningService(ctx)
         try:
-            await service.reject(request_id, str(form.get("reason") or ""))
+            await joining_service.reject(request_id, str(form.get("reason") or ""))
         except DomainError as exc:
-            row = await service.get_request(request_id)
+            row = await joining_service.get_request(request_id)
             return render(request, "support/request_detail.html", {"row": row, "errors": form_errors(exc),
                                                                    "reason": form.get("reason", "")},
                           partial="support/_request_decision.html", status=exc.status_code)
-        row = await service.get_request(request_id)
+        row = await joining_service.get_request(request_id)
         return render(request, "support/request_detail.html", {"row": row, "errors": {}},
                       partial="support/_request_decision.html")
 
     @get("/outbox", guards=[requires(Permission.OUTBOX_READ)])
-    async def outbox(self, request: Request[Any, Any, Any], ctx: Ctx, recipient: FromQuery[str] = "",
-                     status: FromQuery[str] = "", page: FromQuery[int] = 1) -> Any:
+    async def outbox(self, outbox_service: NamedDependency[OutboxService], request: Request[Any, Any, Any],
+                     recipient: FromQuery[str] = "", status: FromQuery[str] = "", page: FromQuery[int] = 1) -> Any:
         page = max(page, 1)
         status = status if status in set(MailStatus) else ""
-        rows, total = await OutboxService(ctx).list(recipient or None, PAGE_SIZE, (page - 1) * PAGE_SIZE,
+        rows, total = await outbox_service.list(recipient or None, PAGE_SIZE, (page - 1) * PAGE_SIZE,
                                                     status=status or None)
         return render(request, "support/outbox.html", {"rows": rows, "total": total, "recipient": recipient,
                                                        "status": status, "statuses": list(MailStatus),
                                                        "page": page, "pages": max(1, -(-total // PAGE_SIZE))})
 
     @get("/outbox/{message_id:int}", guards=[requires(Permission.OUTBOX_READ)])
-    async def outbox_message(self, request: Request[Any, Any, Any], ctx: Ctx, message_id: FromPath[int]) -> Any:
-        return render(request, "support/outbox_message.html", {"message": await OutboxService(ctx).get(message_id),
+    async def outbox_message(self, outbox_service: NamedDependency[OutboxService], request: Request[Any, Any, Any],
+                             message_id: FromPath[int]) -> Any:
+        return render(request, "support/outbox_message.html", {"message": await outbox_service.get(message_id),
                                                                "errors": {}})
 
     @post("/outbox/{message_id:int}/retry", guards=[requires(Permission.OUTBOX_RETRY)])
-    async def outbox_retry(self, request: Request[Any, Any, Any], ctx: Ctx, message_id: FromPath[int]) -> Any:
-        service = OutboxService(ctx)
+    async def outbox_retry(self, outbox_service: NamedDependency[OutboxService], request: Request[Any, Any, Any],
+                           message_id: FromPath[int]) -> Any:
         try:
-            await service.retry(message_id)
+            await outbox_service.retry(message_id)
         except Conflict as exc:
-            return render(request, "support/outbox_message.html", {"message": await service.get(message_id),
+            return render(request, "support/outbox_message.html", {"message": await outbox_service.get(message_id),
                                                                    "errors": form_errors(exc)},
                           status=exc.status_code)
         return redirect(request, f"/support/outbox/{message_id}?retried=1")
 
     @get("/terms", guards=[requires(Permission.TERMS_PUBLISH)])
-    async def terms_admin(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
-        return render(request, "support/terms.html", {"current": await TermsService(ctx).current(), "errors": {},
+    async def terms_admin(self, terms_service: NamedDependency[TermsService], request: Request[Any, Any, Any]) -> Any:
+        return render(request, "support/terms.html", {"current": await terms_service.current(), "errors": {},
                                                       "form": {}})
 
     @post("/terms", guards=[requires(Permission.TERMS_PUBLISH)])
-    async def publish_terms(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+    async def publish_terms(self, terms_service: NamedDependency[TermsService], request: Request[Any, Any, Any]) -> Any:
         form = await request.form()
-        service = TermsService(ctx)
         try:
-            await service.publish(str(form.get("text_fr") or ""), str(form.get("text_en") or ""))
+            await terms_service.publish(str(form.get("text_fr") or ""), str(form.get("text_en") or ""))
         except DomainError as exc:
-            return render(request, "support/terms.html", {"current": await service.current(),
+            return render(request, "support/terms.html", {"current": await terms_service.current(),
                                                           "errors": form_errors(exc), "form": _form_dict(form)},
                           status=exc.status_code)
         return redirect(request, "/support/terms")

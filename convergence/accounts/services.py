@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 from sqlalchemy import delete, func, select, update
 
 from convergence.accounts.models import (
@@ -40,10 +41,11 @@ from convergence.core.errors import (
     Throttled,
 )
 from convergence.core.i18n import gettext as _
+from convergence.core.i18n import N_
 from convergence.identity.context import Context
 from convergence.core.inputs import TextProblem, clean_text
 from convergence.core.models import utcnow
-from convergence.identity.permissions import Permission
+from convergence.identity.policy import Permission
 from convergence.core.security import (
     hash_password_async,
     new_token,
@@ -53,8 +55,10 @@ from convergence.core.security import (
 )
 
 
-@dataclass
-class RequestInput:
+class RequestFields(msgspec.Struct, kw_only=True):
+    """What an account request states, declared once: `RequestInput` checks it as filed, the API's
+    `AccountRequestOut` shows it as stored."""
+
     company_name: str
     siren: str
     first_name: str
@@ -62,8 +66,10 @@ class RequestInput:
     email: str
     job_title: str
     is_corporate_officer: bool
-    officer_name: str | None = None
+    officer_name: str | None
 
+
+class RequestInput(RequestFields, kw_only=True):
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> RequestInput:
         """Raw values; `problems()` cleans the texts (NFC, one line, lengths after normalisation)."""
@@ -85,12 +91,12 @@ class RequestInput:
         """What is wrong, per field; the texts are replaced by their cleaned form (as they will be stored)."""
         problems: dict[str, str] = {}
         required = {
-            "company_name": ("The company name is required.", "The company name is too long.", 200),
-            "first_name": ("The first name is required.", "The first name is too long.", 100),
-            "last_name": ("The last name is required.", "The last name is too long.", 100),
-            "job_title": ("The job title is required.", "The job title is too long.", 150),
-            "officer_name": ("Give the name of the corporate officer who authorized you.",
-                             "The corporate officer's name is too long (200 characters at most).", 200),
+            "company_name": (N_("The company name is required."), N_("The company name is too long."), 200),
+            "first_name": (N_("The first name is required."), N_("The first name is too long."), 100),
+            "last_name": (N_("The last name is required."), N_("The last name is too long."), 100),
+            "job_title": (N_("The job title is required."), N_("The job title is too long."), 150),
+            "officer_name": (N_("Give the name of the corporate officer who authorized you."),
+                             N_("The corporate officer's name is too long (200 characters at most)."), 200),
         }
         if self.is_corporate_officer:
             del required["officer_name"]
@@ -105,9 +111,9 @@ class RequestInput:
             if not value:
                 problems[name] = missing
         if not valid_siren(self.siren):
-            problems["siren"] = "The SIREN must be 9 digits with a valid check digit."
+            problems["siren"] = N_("The SIREN must be 9 digits with a valid check digit.")
         if not valid_email(self.email):
-            problems["email"] = "The e-mail address is not valid."
+            problems["email"] = N_("The e-mail address is not valid.")
         return problems
 
 
@@ -143,9 +149,9 @@ class JoiningService:
         problems = data.problems()
         if document is not None:
             if len(document.content) > self.ctx.settings.upload_max_bytes:
-                problems["document"] = "The signed form must be at most 5 MB."
+                problems["document"] = N_("The signed form must be at most 5 MB.")
             elif not looks_like_pdf(document.content):
-                problems["document"] = "The signed form must be a PDF file."
+                problems["document"] = N_("The signed form must be a PDF file.")
         if problems:
             raise Invalid(next(iter(problems.values())), code=_first_code(problems), fields=problems)
         await ratelimit.limit_mails(self.ctx, "account_request", data.email)
@@ -234,6 +240,12 @@ class JoiningService:
         if not emails:
             return set()
         return set((await self.session.scalars(select(User.email).where(User.email.in_(emails)))).all())
+
+    async def pending_count(self) -> int:
+        """How many account requests await support (the home page's call to action)."""
+        self.ctx.require(Permission.ACCOUNT_REQUESTS_REVIEW)
+        return await self.session.scalar(select(func.count()).select_from(AccountRequest).where(
+            AccountRequest.status == RequestStatus.PENDING)) or 0
 
     async def list_requests(self, status: str | None, limit: int = 50, offset: int = 0) -> tuple[list[AccountRequest], int]:
         self.ctx.require(Permission.ACCOUNT_REQUESTS_REVIEW)

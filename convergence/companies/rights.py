@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convergence.companies.team_models import MemberRight
-
-
-class Level(IntEnum):
-    """A right on a product, ordered: read < edit < validate."""
-
-    READ = 1
-    EDIT = 2
-    VALIDATE = 3
-
-    @classmethod
-    def parse(cls, value: str) -> Level:
-        return {"read": cls.READ, "edit": cls.EDIT, "validate": cls.VALIDATE}[value]
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
+from convergence.identity.policy import Level
 
 
 async def stored_levels(session: AsyncSession, user_id: int, product_id: int | None) -> list[Level]:

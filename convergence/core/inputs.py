@@ -18,6 +18,7 @@ from litestar.exceptions import ClientException
 from litestar.handlers.base import BaseRouteHandler
 
 from convergence.core.errors import Invalid, NotFound
+from convergence.core.i18n import N_
 
 MAX_INT = 2**63 - 1  # signed 64-bit: PostgreSQL bigint, SQLite integer
 # A whole number in a query string (a page, an offset, a count) is never larger: a page number that large times a
@@ -77,7 +78,7 @@ class TextProblem(ValueError):
 
 
 def clean_text(raw: Any, *, max_len: int, multiline: bool = False,
-               too_long: str = "This text is too long.") -> str:
+               too_long: str = N_("This text is too long.")) -> str:
     """Text as it will be stored: NFC-normalised and stripped, then checked — control characters refused, line
     breaks refused in a single-line field (a name that ends up in a mail header or a CSV cell), and the length
     counted after normalisation, against the column. Raises `TextProblem`; callers put its message on their
@@ -93,7 +94,7 @@ def clean_text(raw: Any, *, max_len: int, multiline: bool = False,
 
 
 def clean_field(name: str, raw: Any, *, max_len: int, multiline: bool = False,
-                too_long: str = "This text is too long.", too_long_code: str = "invalid_input") -> str:
+                too_long: str = N_("This text is too long."), too_long_code: str = "invalid_input") -> str:
     """`clean_text` for the field `name` of a request: a text (anything else counts as empty), its problem a 422
     on that field (code `invalid_input`, or `too_long_code` for a text too long)."""
     try:

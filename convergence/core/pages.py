@@ -20,7 +20,9 @@ def render(request: Request[Any, Any, Any], template: str, context: dict[str, An
            partial: str | None = None, status: int = 200) -> HTMXTemplate:
     """The page template includes `partial`; an HTMX request gets just the partial."""
     name = partial if partial and is_htmx(request) else template
-    response = HTMXTemplate(template_name=name, context=context or {}, status_code=status,
+    # `user` (None when signed out) in every page and partial: templates ask `can(user, action, target)`.
+    context = {"user": request.scope.get("user"), **(context or {})}
+    response = HTMXTemplate(template_name=name, context=context, status_code=status,
                             media_type=MediaType.HTML)
     response.headers["Vary"] = "HX-Request, Cookie"
     return response

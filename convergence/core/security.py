@@ -11,6 +11,7 @@ from pathlib import Path
 import anyio
 from passlib.context import CryptContext
 
+from convergence.core.i18n import N_
 from convergence.settings import Settings
 
 PASSWORD_MIN = 12
@@ -76,13 +77,13 @@ def password_problems(settings: Settings, password: str, email: str) -> list[str
     """The reasons a password breaks the policy (ANSSI-style: length over complexity, no known passwords)."""
     problems: list[str] = []
     if len(password) < PASSWORD_MIN:
-        problems.append("The password must be at least 12 characters long.")
+        problems.append(N_("The password must be at least 12 characters long."))
     if len(password) > PASSWORD_MAX:
-        problems.append("The password must be at most 256 characters long.")
+        problems.append(N_("The password must be at most 256 characters long."))
     lowered = password.lower()
     if lowered in _common_passwords(settings.fixtures_dir / "common-passwords.txt"):
-        problems.append("This password is in a list of common passwords.")
+        problems.append(N_("This password is in a list of common passwords."))
     local = email.split("@", 1)[0].lower()
     if email and (email.lower() in lowered or (len(local) >= 4 and local in lowered)):
-        problems.append("The password must not contain your e-mail address.")
+        problems.append(N_("The password must not contain your e-mail address."))
     return problems

@@ -6,15 +6,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency
 
 from convergence.core.errors import Invalid
 from convergence.core.i18n import gettext
 from convergence.core.inputs import parse_int
 from convergence.core.pages import is_htmx, redirect, render
 from convergence.core.params import FromPath
-from convergence.identity.permissions import Permission
-from convergence.identity.web import Ctx, provide_ctx, requires
+from convergence.identity.policy import Permission
+from convergence.identity.web import requires
 from convergence.faq.models import FACETS
 from convergence.faq.services import FaqQuery, FaqService
 
@@ -28,34 +28,33 @@ def _positive(value: str | None, default: int = 1) -> int:
 
 
 class FaqPages(Controller):
-    dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
 
     @get("/faq")
-    async def index(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+    async def index(self, faq_service: NamedDependency[FaqService], request: Request[Any, Any, Any]) -> Any:
         """Search (`q`), filters (`theme`, `place`, each facet) and paging, all as query parameters."""
         params = request.query_params
         query = FaqQuery.from_mapping(params)
         page = _positive(params.get("page"))
-        service = FaqService(ctx)
-        entries, total = await service.list(query, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        entries, total = await faq_service.list(query, PAGE_SIZE, (page - 1) * PAGE_SIZE)
         kept = {name: value for name, value in (("q", query.q), ("theme", query.theme), ("place", query.place),
                                                 *query.facets.items()) if value}
         return render(request, "faq/index.html", {
             "query": query, "entries": entries, "total": total, "page": page,
             "pages": max(1, -(-total // PAGE_SIZE)), "base": "/faq?" + (urlencode(kept) + "&" if kept else ""),
-            "options": await service.filter_options(), "facets": FACETS,
+            "options": await faq_service.filter_options(), "facets": FACETS,
             "thanks": _positive(params.get("thanks"), 0),
         }, partial="faq/_results.html")
 
     @post("/faq/{entry_id:int}/feedback")
-    async def feedback(self, request: Request[Any, Any, Any], ctx: Ctx, entry_id: FromPath[int]) -> Any:
+    async def feedback(self, faq_service: NamedDependency[FaqService], request: Request[Any, Any, Any],
+                       entry_id: FromPath[int]) -> Any:
         """HTMX swaps in a thank-you; a plain form post goes back to the answer (303)."""
         form = await request.form()
         raw = form.get("useful")
-        service = FaqService(ctx)
         try:
-            entry = await service.give_feedback(entry_id, FEEDBACK_VALUES.get(raw, raw) if isinstance(raw, str) else raw)
+            value = FEEDBACK_VALUES.get(raw, raw) if isinstance(raw, str) else raw
+            entry = await faq_service.give_feedback(entry_id, value)
         except Invalid as exc:
             if not is_htmx(request):
                 raise
@@ -68,12 +67,13 @@ class FaqPages(Controller):
         return redirect(request, f"/faq?thanks={entry.id}#{entry.slug}")
 
     @get("/faq/help/{place:str}")
-    async def help(self, request: Request[Any, Any, Any], ctx: Ctx, place: FromPath[str]) -> Any:
+    async def help(self, faq_service: NamedDependency[FaqService], request: Request[Any, Any, Any],
+                   place: FromPath[str]) -> Any:
         """The answers linked to a place of the UI; HTMX gets the panel's content only."""
-        entries = await FaqService(ctx).help_for(place)
+        entries = await faq_service.help_for(place)
         return render(request, "faq/help.html", {"place": place, "entries": entries}, partial="faq/_help.html")
 
     @get("/support/faq-feedback", guards=[requires(Permission.FAQ_FEEDBACK_READ)])
-    async def feedback_counts(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
-        rows = await FaqService(ctx).feedback_counts()
+    async def feedback_counts(self, faq_service: NamedDependency[FaqService], request: Request[Any, Any, Any]) -> Any:
+        rows = await faq_service.feedback_counts()
         return render(request, "faq/support_feedback.html", {"rows": rows})

@@ -9,7 +9,8 @@ from sqlalchemy import Select, case, distinct, func, select
 
 from convergence.identity.context import Context
 from convergence.core.errors import Invalid, NotFound
-from convergence.identity.permissions import Permission
+from convergence.core.i18n import N_
+from convergence.identity.policy import Permission
 from convergence.faq import search
 from convergence.faq.models import FACETS, PLACE, FaqEntry, FaqFeedback, FaqTag
 
@@ -95,6 +96,12 @@ class FaqService:
             raise NotFound("This FAQ answer does not exist.")
         return entry
 
+    async def by_slug(self, slugs: set[str]) -> dict[str, FaqEntry]:
+        """The answers a page links to, by slug (a help link reads the answer's question, not a number)."""
+        if not slugs:
+            return {}
+        return {e.slug: e for e in (await self.session.scalars(select(FaqEntry).where(FaqEntry.slug.in_(slugs))))}
+
     async def places(self) -> list[str]:
         linked = (await self.session.scalars(select(distinct(FaqTag.value)).where(FaqTag.kind == PLACE))).all()
         return [*PAGE_PLACES, *sorted(set(linked) - set(PAGE_PLACES))]
@@ -121,7 +128,7 @@ class FaqService:
         entry = await self.get(entry_id)
         if not isinstance(useful, bool):
             raise Invalid("Say whether the answer was useful (true or false).", code="invalid_input",
-                          fields={"useful": "Must be true or false."})
+                          fields={"useful": N_("Must be true or false.")})
         actor = self.ctx.actor
         self.session.add(FaqFeedback(entry_id=entry.id, useful=useful, user_id=actor.id if actor else None))
         self.ctx.audit("faq.feedback", target_type="faq_entry", target_id=entry.id,

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from convergence.accounts.models import User
 from convergence.core import audit
-from convergence.core.errors import Forbidden, NotAuthenticated
 from convergence.core.mail import Mailer
-from convergence.identity.permissions import Permission, has_permission
+from convergence.identity import policy
+from convergence.identity.policy import Permission, Target
 from convergence.settings import Settings
 
 
@@ -24,12 +24,17 @@ class Context:
     actor: User | None = None
     ip: str | None = None
 
-    def require(self, permission: Permission) -> User:
-        if self.actor is None:
-            raise NotAuthenticated("Please sign in.")
-        if not has_permission(self.actor.role, permission):
-            raise Forbidden("You do not have the right to do this.")
-        return self.actor
+    def require(self, permission: Permission, target: Target = None) -> User:
+        """The acting user, if the policy lets them take this action on the target (401/403/404 otherwise)."""
+        return policy.require(self.actor, permission, target)  # type: ignore[return-value]
+
+    def can(self, permission: Permission, target: Target = None) -> bool:
+        return policy.can(self.actor, permission, target)
+
+    @property
+    def company_id(self) -> int | None:
+        """The acting user's company (None for ANS staff); services check it through the policy."""
+        return self.actor.company_id if self.actor is not None else None
 
     def audit(self, action: str, *, target_type: str, target_id: int | None = None,
               company_id: int | None = None, **data: Any) -> None:

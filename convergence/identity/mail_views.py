@@ -10,7 +10,7 @@ from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.mail import MailStatus
 from convergence.core.models import OutboxMessage, utcnow
 from convergence.identity.context import Context
-from convergence.identity.permissions import Permission
+from convergence.identity.policy import Permission
 
 
 def outbox_json(m: OutboxMessage) -> dict[str, Any]:

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from convergence.companies.access import require_company
 from convergence.identity.context import Context
 from convergence.core.errors import Invalid
-from convergence.identity.permissions import Permission
+from convergence.core.i18n import N_
+from convergence.identity.policy import Permission, Tenant
 from convergence.products.models import Kind, Product, compose_name
 from convergence.products.services import NamingWarning, ProductInput, ProductService, product_input
 
@@ -122,7 +122,7 @@ def read_csv(content: bytes) -> list[ImportLine]:
             values = {column: (row[i].strip() if i < len(row) else "") for i, column in enumerate(columns) if column}
             line = ImportLine(line_number, values)
             if len(row) > len(columns):
-                line.error("", "This line has more values than the header has columns.")
+                line.error("", N_("This line has more values than the header has columns."))
             lines.append(line)
     except csv.Error:
         raise Invalid("The file could not be read as CSV.", code="import_unreadable") from None
@@ -137,9 +137,12 @@ class ImportService:
         self.session = ctx.session
         self.products = ProductService(ctx)
 
+    def allowed(self, company_id: int) -> None:
+        """Importing creates products in the company: 403/404 as for one creation."""
+        self.ctx.require(Permission.PRODUCTS_CREATE, Tenant(company_id))
+
     async def plan(self, company_id: int, content: bytes) -> ImportPlan:
-        self.ctx.require(Permission.PRODUCTS_CREATE)
-        require_company(self.ctx, company_id)
+        self.allowed(company_id)
         lines = read_csv(content)
         readable = await self.products.company_products(company_id)
         taken = set((await self.session.scalars(select(Product.identity_key).where(
@@ -181,26 +184,26 @@ class ImportService:
         line.warnings = data.warnings()
         if data.kind == Kind.OPTION:
             if not base_names:
-                line.error("base_products", "An option product must extend at least one base product.")
+                line.error("base_products", N_("An option product must extend at least one base product."))
             for name in base_names:
                 matches = by_display.get(" ".join(name.split()).casefold()) or by_name.get(
                     " ".join(name.split()).casefold()) or []
                 if not matches:
-                    line.error("base_products", "No base product of your company is named %(name)s (bases defined "
-                               "in the file must come before their options).", name=name)
+                    line.error("base_products", N_("No base product of your company is named %(name)s (bases "
+                               "defined in the file must come before their options)."), name=name)
                 elif len(matches) > 1:
-                    line.error("base_products", "Several base products match %(name)s: %(labels)s. Remove the "
-                               "ambiguity (distinct names or display names).", name=name,
+                    line.error("base_products", N_("Several base products match %(name)s: %(labels)s. Remove "
+                               "the ambiguity (distinct names or display names)."), name=name,
                                labels=", ".join(m.label for m in matches))
                 elif matches[0] not in line.base_refs:
                     line.base_refs.append(matches[0])
         elif base_names:
-            line.error("base_products", "Only option products extend base products.")
+            line.error("base_products", N_("Only option products extend base products."))
         if data.key in taken:
-            line.error("name", "A product with the same name, edition, version, OS and device already exists in "
-                       "your company.")
+            line.error("name", N_("A product with the same name, edition, version, OS and device already exists "
+                       "in your company."))
         elif data.key in seen:
-            line.error("name", "Line %(line)s already registers this name, edition, version, OS and device.",
+            line.error("name", N_("Line %(line)s already registers this name, edition, version, OS and device."),
                        line=str(seen[data.key]))
         else:
             seen[data.key] = line.line

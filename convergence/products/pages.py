@@ -9,18 +9,17 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.di import Provide
+from litestar.di import NamedDependency
 
-from convergence.companies.access import Level, member
 from convergence.core.errors import DomainError, Invalid
 from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath
-from convergence.identity.permissions import Permission, has_permission
-from convergence.identity.web import Ctx, provide_ctx, signed_in
+from convergence.identity.policy import Permission
+from convergence.identity.web import Ctx, signed_in
 from convergence.products.imports import MAX_BYTES, ImportPlan, ImportService
-from convergence.products.models import OS, Device, Kind, Product, compose_name
-from convergence.products.services import FIELDS, ProductService, naming_warnings, product_input
+from convergence.products.models import OS, Device, Kind, Product
+from convergence.products.services import FIELDS, ProductService
 
 FORM = "products/form.html"
 FORM_PARTIAL = "products/_form.html"
@@ -59,7 +58,6 @@ class ProductController(Controller):
 
     path = "/products"
     guards = [signed_in]
-    dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
 
 
@@ -68,65 +66,62 @@ class ProductPages(ProductController):
     # -- create
 
     @get("/new", media_type=MediaType.HTML)
-    async def new_form(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
-        user = member(ctx)
-        ctx.require(Permission.PRODUCTS_CREATE)
+    async def new_form(self, product_service: NamedDependency[ProductService], request: Request[Any, Any, Any],
+                       ctx: Ctx) -> Any:
+        company_id = product_service.creating()
         values = {"kind": Kind.BASE, "os": OS.IOS, "device": Device.MOBILE, "base_product_ids": []}
-        return await self._form(request, ctx, user.company_id, values, {}, None)  # type: ignore[arg-type]
+        return await self._form(request, ctx, company_id, values, {}, None)
 
     @post("/new", media_type=MediaType.HTML)
-    async def create(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
-        user = member(ctx)
-        ctx.require(Permission.PRODUCTS_CREATE)
+    async def create(self, product_service: NamedDependency[ProductService], request: Request[Any, Any, Any],
+                     ctx: Ctx) -> Any:
+        company_id = product_service.creating()
         shown, body = await _product_form(request)
         try:
-            product = await ProductService(ctx).create(user.company_id, product_input(body))  # type: ignore[arg-type]
+            product = await product_service.create(company_id, body)
         except DomainError as exc:
-            return await self._form(request, ctx, user.company_id, shown, form_errors(exc), None,  # type: ignore[arg-type]
-                                    status=exc.status_code)
+            return await self._form(request, ctx, company_id, shown, form_errors(exc), None, status=exc.status_code)
         return redirect(request, f"/products/{product.id}")
 
     @post("/preview", media_type=MediaType.HTML)
     async def preview(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
         """The live display name and the naming-rule warnings (HTMX, on every change of the form)."""
-        member(ctx)
         form = await request.form()
         values = {name: " ".join(str(form.get(name) or "").split()) for name in ("name", "os", "os_other", "device")}
-        return render(request, "products/_name_preview.html", _preview(values))
+        return render(request, "products/_name_preview.html", _preview(ctx, values))
 
     async def _form(self, request: Request[Any, Any, Any], ctx: Ctx, company_id: int, values: dict[str, Any],
                     errors: dict[str, str], product: Product | None, status: int = 200) -> Any:
         bases = await ProductService(ctx).base_choices(company_id, exclude=product.id if product else None)
         context = {"form": values, "errors": errors, "product": product, "bases": bases,
-                   "preview": _preview(values), **choices()}
+                   "preview": _preview(ctx, values), **choices()}
         return render(request, FORM, context, partial=FORM_PARTIAL, status=status)
 
     # -- import
 
     @get("/import", media_type=MediaType.HTML)
-    async def import_form(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
-        member(ctx)
-        ctx.require(Permission.PRODUCTS_CREATE)
+    async def import_form(self, product_service: NamedDependency[ProductService],
+                          request: Request[Any, Any, Any]) -> Any:
+        product_service.creating()
         return render(request, "products/import.html", {"errors": {}, "plan": None, "csv_text": "", "created": None})
 
     @post("/import", media_type=MediaType.HTML)
-    async def import_run(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
-        user = member(ctx)
-        ctx.require(Permission.PRODUCTS_CREATE)
+    async def import_run(self, import_service: NamedDependency[ImportService],
+                         product_service: NamedDependency[ProductService], request: Request[Any, Any, Any]) -> Any:
+        company_id = product_service.creating()
         form = await request.form()
         upload = form.get("file")
         if isinstance(upload, UploadFile) and upload.filename:
             content = await upload.read(MAX_BYTES + 1)
         else:
             content = str(form.get("csv_text") or "").encode("utf-8")
-        service = ImportService(ctx)
         plan: ImportPlan | None = None
         try:
             if not content:
                 raise Invalid("Choose a CSV file.", code="import_no_file", fields={"file": "Choose a CSV file."})
-            plan = await service.plan(user.company_id, content)  # type: ignore[arg-type]
+            plan = await import_service.plan(company_id, content)
             if form.get("action") == "commit":
-                created = await service.commit(user.company_id, plan)  # type: ignore[arg-type]
+                created = await import_service.commit(company_id, plan)
                 return render(request, "products/import.html", {"errors": {}, "plan": plan, "csv_text": "",
                                                                 "created": len(created)}, status=201)
         except DomainError as exc:
@@ -139,51 +134,53 @@ class ProductPages(ProductController):
     # -- one product
 
     @get("/{product_id:int}/edit", media_type=MediaType.HTML)
-    async def edit_form(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
-        product = await ProductService(ctx).get(product_id, Level.EDIT)
+    async def edit_form(self, product_service: NamedDependency[ProductService], request: Request[Any, Any, Any],
+                        ctx: Ctx, product_id: FromPath[int]) -> Any:
+        product = await product_service.get(product_id, Permission.PRODUCT_EDIT)
         return await self._form(request, ctx, product.company_id, _values(product), {}, product)
 
     @post("/{product_id:int}/edit", media_type=MediaType.HTML)
-    async def edit(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
-        service = ProductService(ctx)
-        product = await service.get(product_id, Level.EDIT)
+    async def edit(self, product_service: NamedDependency[ProductService], request: Request[Any, Any, Any], ctx: Ctx,
+                   product_id: FromPath[int]) -> Any:
+        product = await product_service.get(product_id, Permission.PRODUCT_EDIT)
         shown, body = await _product_form(request)
         try:
-            await service.update(product_id, body)
+            await product_service.update(product_id, body)
         except DomainError as exc:
-            product = await service.get(product_id, Level.EDIT)
+            product = await product_service.get(product_id, Permission.PRODUCT_EDIT)
             return await self._form(request, ctx, product.company_id, shown, form_errors(exc), product,
                                     status=exc.status_code)
         return redirect(request, f"/products/{product.id}")
 
     @get("/{product_id:int}/delete", media_type=MediaType.HTML)
-    async def delete_confirm(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
-        product = await ProductService(ctx).get(product_id, Level.EDIT)
+    async def delete_confirm(self, product_service: NamedDependency[ProductService], request: Request[Any, Any, Any],
+                             product_id: FromPath[int]) -> Any:
+        product = await product_service.get(product_id, Permission.PRODUCT_EDIT)
         return render(request, "products/delete.html", {"product": product, "errors": {}})
 
     @post("/{product_id:int}/delete", media_type=MediaType.HTML)
-    async def delete(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
-        service = ProductService(ctx)
+    async def delete(self, product_service: NamedDependency[ProductService], request: Request[Any, Any, Any],
+                     product_id: FromPath[int]) -> Any:
         try:
-            await service.delete(product_id)
+            await product_service.delete(product_id)
         except DomainError as exc:
             if exc.status_code in (403, 404):
                 raise
-            product = await service.get(product_id, Level.EDIT)
+            product = await product_service.get(product_id, Permission.PRODUCT_EDIT)
             return render(request, "products/delete.html", {"product": product, "errors": form_errors(exc)},
                           status=exc.status_code)
         return redirect(request, "/products")
 
     @get("/{product_id:int}/duplicate", media_type=MediaType.HTML)
-    async def duplicate_form(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
-        ctx.require(Permission.PRODUCTS_CREATE)
-        product = await ProductService(ctx).get(product_id, Level.EDIT)
+    async def duplicate_form(self, product_service: NamedDependency[ProductService], request: Request[Any, Any, Any],
+                             ctx: Ctx, product_id: FromPath[int]) -> Any:
+        product = await product_service.source(product_id)
         values = {"as_option": product.kind == Kind.BASE, "base_product_ids": [], "edition": "", "version": ""}
         return await self._duplicate(request, ctx, product, values, {})
 
     @post("/{product_id:int}/duplicate", media_type=MediaType.HTML)
-    async def duplicate(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
-        service = ProductService(ctx)
+    async def duplicate(self, product_service: NamedDependency[ProductService], request: Request[Any, Any, Any],
+                        ctx: Ctx, product_id: FromPath[int]) -> Any:
         form = await request.form()
         as_option = form.get("as_option") == "yes"
         values = {"as_option": as_option, "base_product_ids": _ids(form.getall("base_product_ids", [])),
@@ -193,11 +190,11 @@ class ProductPages(ProductController):
         if as_option:
             body["base_product_ids"] = values["base_product_ids"]
         try:
-            copy = await service.duplicate(product_id, body)
+            copy = await product_service.duplicate(product_id, body)
         except DomainError as exc:
             if exc.status_code in (403, 404):
                 raise
-            product = await service.get(product_id, Level.EDIT)
+            product = await product_service.get(product_id, Permission.PRODUCT_EDIT)
             return await self._duplicate(request, ctx, product, values, form_errors(exc), status=exc.status_code)
         return redirect(request, f"/products/{copy.id}")
 
@@ -208,33 +205,26 @@ class ProductPages(ProductController):
                                                            "bases": bases}, status=status)
 
     @get("/{product_id:int}/versions/new", media_type=MediaType.HTML)
-    async def version_form(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
-        ctx.require(Permission.PRODUCTS_CREATE)
-        product = await ProductService(ctx).get(product_id, Level.EDIT)
+    async def version_form(self, product_service: NamedDependency[ProductService], request: Request[Any, Any, Any],
+                           product_id: FromPath[int]) -> Any:
+        product = await product_service.source(product_id)
         return render(request, "products/version.html", {"product": product, "form": {}, "errors": {}})
 
     @post("/{product_id:int}/versions/new", media_type=MediaType.HTML)
-    async def new_version(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
-        service = ProductService(ctx)
+    async def new_version(self, product_service: NamedDependency[ProductService], request: Request[Any, Any, Any],
+                          product_id: FromPath[int]) -> Any:
         form = await request.form()
         values = {"version": str(form.get("version") or "")}
         try:
-            product = await service.new_version(product_id, values)
+            product = await product_service.new_version(product_id, values)
         except DomainError as exc:
             if exc.status_code in (403, 404):
                 raise
-            source = await service.get(product_id, Level.EDIT)
+            source = await product_service.get(product_id, Permission.PRODUCT_EDIT)
             return render(request, "products/version.html", {"product": source, "form": values,
                                                              "errors": form_errors(exc)}, status=exc.status_code)
         return redirect(request, f"/products/{product.id}")
 
 
-def can_create(ctx: Any) -> bool:
-    return has_permission(ctx.actor.role, Permission.PRODUCTS_CREATE)
-
-
-def _preview(values: dict[str, Any]) -> dict[str, Any]:
-    name = " ".join(str(values.get("name") or "").split())
-    os, os_other, device = (str(values.get(k) or "") for k in ("os", "os_other", "device"))
-    return {"display_name": compose_name(name, os, os_other, device) if name else "",
-            "warnings": naming_warnings(name, os, os_other, device)}
+def _preview(ctx: Ctx, values: dict[str, Any]) -> dict[str, Any]:
+    return ProductService(ctx).preview(*(str(values.get(k) or "") for k in ("name", "os", "os_other", "device")))

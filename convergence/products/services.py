@@ -1,7 +1,8 @@
 """Products: registration, naming rule, base/option links, duplication, versions, catalogue, rights.
 
 Every read goes through `ProductService`, which scopes by the actor's company (another company's product
-answers 404) and asks `convergence.companies.access` for the actor's level on each product.
+answers 404), loads what the actor holds on each product (`convergence.companies.access.grant`) and asks
+the one policy (`identity/policy.py`) what that allows.
 """
 
 from __future__ import annotations
@@ -13,19 +14,13 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from convergence.companies.access import (
-    Level,
-    member,
-    product_level,
-    readable_product_ids,
-    require_company,
-    require_level,
-)
+from convergence.companies.access import grant, member, readable_product_ids, require_company
 from convergence.identity.context import Context
 from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.i18n import gettext as _
+from convergence.core.i18n import N_
 from convergence.core.inputs import TextProblem, clean_text, is_id
-from convergence.identity.permissions import Permission
+from convergence.identity.policy import Grant, Permission, Tenant
 from convergence.products.models import OS, Device, Kind, Product, compose_name, identity_key
 
 NAME_MAX = 120
@@ -36,12 +31,12 @@ COMMERCIAL_NAME_MAX = 200
 DESCRIPTION_MAX = 5000
 # Each text field: its column's length, and the sentence when the text (normalised) is longer.
 TEXT_LIMITS = {
-    "name": (NAME_MAX, "The name is too long (120 characters at most)."),
-    "os_other": (OS_OTHER_MAX, "The operating system name is too long (60 characters at most)."),
-    "edition": (EDITION_MAX, "The edition is too long (100 characters at most)."),
-    "version": (VERSION_MAX, "The version is too long (50 characters at most)."),
-    "commercial_name": (COMMERCIAL_NAME_MAX, "The commercial name is too long (200 characters at most)."),
-    "description": (DESCRIPTION_MAX, "The description is too long (5,000 characters at most)."),
+    "name": (NAME_MAX, N_("The name is too long (120 characters at most).")),
+    "os_other": (OS_OTHER_MAX, N_("The operating system name is too long (60 characters at most).")),
+    "edition": (EDITION_MAX, N_("The edition is too long (100 characters at most).")),
+    "version": (VERSION_MAX, N_("The version is too long (50 characters at most).")),
+    "commercial_name": (COMMERCIAL_NAME_MAX, N_("The commercial name is too long (200 characters at most).")),
+    "description": (DESCRIPTION_MAX, N_("The description is too long (5,000 characters at most).")),
 }
 # Beyond this the composed name is hard to read in catalogues: a warning, not a refusal.
 NAME_ADVISED_MAX = 60
@@ -69,26 +64,26 @@ def naming_warnings(name: str, os: str, os_other: str, device: str) -> list[Nami
     name = " ".join((name or "").split())
     warnings: list[NamingWarning] = []
     if not name:
-        return [NamingWarning("name_empty", "The product name is empty.")]
+        return [NamingWarning("name_empty", N_("The product name is empty."))]
     words = {w.casefold() for w in re.findall(r"\w+", name)}
     own_os = {w.casefold() for w in re.findall(r"\w+", os_other or "")} if os == OS.OTHER else set()
     found_os = sorted(words & (OS_WORDS | own_os))
     if found_os:
         warnings.append(NamingWarning(
-            "name_contains_os", "The product name already contains an operating system (%(words)s): the OS is "
-            "added by the naming rule, keep it out of the name.", {"words": ", ".join(found_os)}))
+            "name_contains_os", N_("The product name already contains an operating system (%(words)s): the OS is "
+            "added by the naming rule, keep it out of the name."), {"words": ", ".join(found_os)}))
     found_device = sorted(words & DEVICE_WORDS)
     if found_device:
         warnings.append(NamingWarning(
-            "name_contains_device", "The product name already contains a device (%(words)s): the device is "
-            "added by the naming rule, keep it out of the name.", {"words": ", ".join(found_device)}))
+            "name_contains_device", N_("The product name already contains a device (%(words)s): the device is "
+            "added by the naming rule, keep it out of the name."), {"words": ", ".join(found_device)}))
     if len(name) > NAME_ADVISED_MAX:
         warnings.append(NamingWarning(
-            "name_too_long", "The product name is longer than %(max)s characters: citizens and reviewers will "
-            "find it hard to read.", {"max": str(NAME_ADVISED_MAX)}))
+            "name_too_long", N_("The product name is longer than %(max)s characters: citizens and reviewers will "
+            "find it hard to read."), {"max": str(NAME_ADVISED_MAX)}))
     if os == OS.OTHER and (os_other or "").strip().casefold() in {o.value.casefold() for o in OS if o != OS.OTHER}:
         warnings.append(NamingWarning(
-            "os_other_is_listed", "This operating system is in the list: choose it instead of Other."))
+            "os_other_is_listed", N_("This operating system is in the list: choose it instead of Other.")))
     return warnings
 
 
@@ -132,10 +127,10 @@ def _text(data: dict[str, Any], name: str, problems: dict[str, str]) -> str | No
     if value is None:
         return None
     if not isinstance(value, str):
-        problems[name] = "Must be text."
+        problems[name] = N_("Must be text.")
         return None
     # os, device and kind are then checked against their choices, with their own sentence.
-    limit, too_long = TEXT_LIMITS.get(name, (DESCRIPTION_MAX, "This text is too long."))
+    limit, too_long = TEXT_LIMITS.get(name, (DESCRIPTION_MAX, N_("This text is too long.")))
     try:
         text = clean_text(value, max_len=limit, multiline=name == "description", too_long=too_long)
     except TextProblem as exc:
@@ -149,7 +144,7 @@ def parse_base_ids(value: Any) -> list[int]:
         return []
     if not isinstance(value, list) or not all(is_id(v) for v in value):
         raise Invalid("The base products must be a list of product ids.", code="invalid_input",
-                      fields={"base_product_ids": "Must be a list of product ids."})
+                      fields={"base_product_ids": N_("Must be a list of product ids.")})
     return list(dict.fromkeys(value))
 
 
@@ -177,24 +172,24 @@ def product_input(data: dict[str, Any], current: Product | None = None) -> Produ
         merged.base_product_ids = parse_base_ids(data.get("base_product_ids"))
 
     if not merged.name:
-        problems.setdefault("name", "Give the name of the product.")
+        problems.setdefault("name", N_("Give the name of the product."))
     os = _choice(merged.os, OS)
     if os is None:
-        problems.setdefault("os", "Choose iOS, Android, Windows, Linux or Other.")
+        problems.setdefault("os", N_("Choose iOS, Android, Windows, Linux or Other."))
     else:
         merged.os = os
     if merged.os == OS.OTHER:
         if not merged.os_other:
-            problems.setdefault("os_other", "Name the operating system.")
+            problems.setdefault("os_other", N_("Name the operating system."))
     else:
         merged.os_other = ""
     device = _choice(merged.device, Device)
     if device is None:
-        problems.setdefault("device", "Choose Mobile or Website.")
+        problems.setdefault("device", N_("Choose Mobile or Website."))
     else:
         merged.device = device
     if merged.kind not in (Kind.BASE, Kind.OPTION):
-        problems.setdefault("kind", "Choose base or option.")
+        problems.setdefault("kind", N_("Choose base or option."))
     if problems:
         first = next(iter(problems))
         code = {"os": "invalid_os", "device": "invalid_device", "kind": "invalid_kind"}.get(first, "invalid_input")
@@ -218,8 +213,9 @@ class ProductService:
 
     # -- rights
 
-    async def level(self, product: Product) -> Level | None:
-        return await product_level(self.ctx, product.id, product.created_by_id)
+    async def grant(self, product: Product) -> Grant:
+        """What the actor holds on the product: pages ask the policy with it which actions to offer."""
+        return await grant(self.ctx, product.company_id, product.id, product.created_by_id)
 
     async def _readable(self, products: list[Product]) -> list[Product]:
         """The products the actor may read: one rights query for the whole list, not one per product."""
@@ -229,14 +225,31 @@ class ProductService:
         user = member(self.ctx)
         return [p for p in products if p.id in readable or p.created_by_id == user.id]
 
-    async def get(self, product_id: int, level: Level = Level.READ) -> Product:
-        """A product of the actor's company on which the actor holds `level` (404 otherwise, 403 if too low)."""
-        user = member(self.ctx)
+    async def get(self, product_id: int, permission: Permission = Permission.PRODUCT_READ) -> Product:
+        """A product of the actor's company on which the policy allows `permission` (404 when it is another
+        company's or the actor holds no right on it, 403 when the right is too low)."""
+        member(self.ctx)
         product = await self.session.get(Product, product_id)
-        if product is None or product.company_id != user.company_id:
+        if product is None:
             raise NotFound("This product does not exist.")
-        await require_level(self.ctx, product.id, level, product.created_by_id)
+        self.ctx.require(permission, await self.grant(product))
         return product
+
+    async def source(self, product_id: int) -> Product:
+        """A product to copy or to register a new version of: creating products, and editing this one."""
+        self.ctx.require(Permission.PRODUCTS_CREATE)
+        return await self.get(product_id, Permission.PRODUCT_EDIT)
+
+    def creating(self) -> int:
+        """The company a new product goes into: the actor's, when they may create products."""
+        return self.ctx.require(Permission.PRODUCTS_CREATE).company_id  # type: ignore[return-value]
+
+    def preview(self, name: str, os: str, os_other: str, device: str) -> dict[str, Any]:
+        """The display name the naming rule composes and its warnings (the form's live preview)."""
+        member(self.ctx)
+        name = " ".join(name.split())
+        return {"display_name": compose_name(name, os, os_other, device) if name else "",
+                "warnings": naming_warnings(name, os, os_other, device)}
 
     # -- reads
 
@@ -302,7 +315,7 @@ class ProductService:
             if previous is None or previous.company_id != product.company_id:
                 break
             seen.add(previous.id)
-            if await self.level(previous) is not None:
+            if (await self.grant(previous)).level is not None:
                 earlier.insert(0, previous)
             current = previous
         later = (await self.session.scalars(select(Product).where(Product.previous_version_id == product.id)
@@ -318,7 +331,7 @@ class ProductService:
     async def _bases(self, company_id: int, ids: list[int], self_id: int | None = None) -> list[Product]:
         if not ids:
             raise Invalid("An option product must extend at least one base product.", code="option_needs_base",
-                          fields={"base_product_ids": "Choose at least one base product."})
+                          fields={"base_product_ids": N_("Choose at least one base product.")})
         # The company's products, not `id IN (...)`: a list of ids as long as a request can carry would exceed
         # the database's number of parameters.
         rows = {p.id: p for p in (await self.session.scalars(select(Product).where(
@@ -327,7 +340,7 @@ class ProductService:
         for base_id in ids:
             base = rows.get(base_id)
             if (base is None or base.kind != Kind.BASE or base.id == self_id
-                    or await self.level(base) is None):
+                    or (await self.grant(base)).level is None):
                 raise Invalid("Each base product must be a base product of your company.",
                               code="invalid_base_product", base_product_id=base_id,
                               fields={"base_product_ids": "Each base product must be a base product of your "
@@ -356,17 +369,19 @@ class ProductService:
 
     # -- writes
 
-    async def create(self, company_id: int, data: ProductInput, *, via: str = "form",
+    async def create(self, company_id: int, data: ProductInput | dict[str, Any], *, via: str = "form",
                      previous: Product | None = None) -> Product:
-        actor = self.ctx.require(Permission.PRODUCTS_CREATE)
-        require_company(self.ctx, company_id)
+        """A new product; `data` as given (a mapping) is checked only once the actor may create here."""
+        actor = self.ctx.require(Permission.PRODUCTS_CREATE, Tenant(company_id))
+        if not isinstance(data, ProductInput):
+            data = product_input(data)
         bases: list[Product] = []
         if data.kind == Kind.OPTION:
             bases = await self._bases(company_id, data.base_product_ids or [])
         elif data.base_product_ids:
             raise Invalid("A base product does not extend other products: leave the base products empty.",
                           code="base_with_bases",
-                          fields={"base_product_ids": "Only option products extend base products."})
+                          fields={"base_product_ids": N_("Only option products extend base products.")})
         await self._check_unique(company_id, data.key)
         product = Product(company_id=company_id, name=data.name, os=data.os, os_other=data.os_other,
                           device=data.device, edition=data.edition, version=data.version, kind=data.kind,
@@ -385,7 +400,7 @@ class ProductService:
     async def update(self, product_id: int, data: dict[str, Any]) -> Product:
         """PATCH: the fields given replace the current ones; the whole product is then checked again
         (changing a base into an option or back follows the same rules as a creation)."""
-        product = await self.get(product_id, Level.EDIT)
+        product = await self.get(product_id, Permission.PRODUCT_EDIT)
         changes = product_input(data, product)
         if changes.kind == Kind.OPTION:
             if product.kind == Kind.BASE:
@@ -396,7 +411,7 @@ class ProductService:
             if changes.base_product_ids:
                 raise Invalid("A base product does not extend other products: leave the base products empty.",
                               code="base_with_bases",
-                              fields={"base_product_ids": "Only option products extend base products."})
+                              fields={"base_product_ids": N_("Only option products extend base products.")})
             bases = []
         await self._check_unique(product.company_id, changes.key, exclude=product.id)
         before = {name: getattr(product, name) for name in FIELDS}
@@ -415,7 +430,7 @@ class ProductService:
         return product
 
     async def delete(self, product_id: int) -> None:
-        product = await self.get(product_id, Level.EDIT)
+        product = await self.get(product_id, Permission.PRODUCT_EDIT)
         self._options_block(product, "delete")
         self.ctx.audit("product.deleted", target_type="product", target_id=product.id,
                        company_id=product.company_id, display_name=product.display_name,
@@ -429,12 +444,11 @@ class ProductService:
         The copy needs its own identity: `edition`/`version` may be given; otherwise, when the copy would
         duplicate, the edition gets a "(copy)" suffix.
         """
-        self.ctx.require(Permission.PRODUCTS_CREATE)
-        source = await self.get(product_id, Level.EDIT)
+        source = await self.source(product_id)
         as_option = data.get("as_option", False)
         if not isinstance(as_option, bool):
             raise Invalid("Say whether the copy is an option product (true or false).", code="invalid_input",
-                          fields={"as_option": "Must be true or false."})
+                          fields={"as_option": N_("Must be true or false.")})
         overrides = {name: data[name] for name in ("edition", "version") if data.get(name) is not None}
         copy = product_input({**overrides}, source)
         copy.base_product_ids = None
@@ -471,8 +485,7 @@ class ProductService:
 
     async def new_version(self, product_id: int, data: dict[str, Any]) -> Product:
         """A new version registered from the old one: same product, new version, linked to its predecessor."""
-        self.ctx.require(Permission.PRODUCTS_CREATE)
-        source = await self.get(product_id, Level.EDIT)
+        source = await self.source(product_id)
         version = data.get("version")
         if not isinstance(version, str) or not " ".join(version.split()):
             raise Invalid("Give the new version number.", code="version_required",

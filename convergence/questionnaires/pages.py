@@ -7,19 +7,19 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
-from sqlalchemy import select
+from litestar.di import NamedDependency
 
-from convergence.companies.access import Level, member
+from convergence.faq.services import FaqService
+from convergence.identity.policy import Permission
 from convergence.core.charts import chart
 from convergence.core.errors import DomainError
 from convergence.core.formatting import format_maturity, format_time
-from convergence.core.i18n import current_language, gettext
+from convergence.core.i18n import N_, current_language, gettext
 from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath, FromQuery
 from convergence.core.web import answers_json
-from convergence.identity.web import Ctx, provide_ctx, signed_in
+from convergence.identity.web import Ctx, signed_in
 from convergence.products.services import ProductService
 from convergence.questionnaires import engine, item_types
 from convergence.questionnaires.models import Item, Theme
@@ -70,7 +70,7 @@ class Section:
                 "state_label": self.state_label}
 
 
-STATE_LABELS = {"done": "Complete", "in_progress": "In progress", "todo": "To do"}
+STATE_LABELS = {"done": N_("Complete"), "in_progress": N_("In progress"), "todo": N_("To do")}
 
 
 def progress_label(done: int, total: int) -> str:
@@ -105,20 +105,20 @@ DONE = {*(a.value for a in Action if a != Action.EDIT), "copy"}  # ?done= after 
 
 class QuestionnairePages(Controller):
     guards = [signed_in]
-    dependencies = {"ctx": Provide(provide_ctx)}
     include_in_schema = False
 
     async def _page_context(self, ctx: Any, view: ResponseView, **extra: Any) -> dict[str, Any]:
         service = QuestionnaireService(ctx)
         response = view.response
-        themes = {t.code: t for t in (await ctx.session.scalars(select(Theme))).all()}
+        themes = await service.themes()
         by_code = {i.code: i for i in view.items}
         enabled = {i.id for i in view.items if engine.is_enabled(i, response.answers, by_code)}
         sections = sections_of(view.items, view.evaluation, themes)
         allowed = service.allowed_actions(view)
         today = local_today()
         return {"item_bounds": lambda item: bounds_view(item, today), "item_types": item_types.TYPES,
-                "planned_window": engine.planned_window(today),"view": view, "response": response, "sections": sections, "enabled": enabled,
+                "planned_window": engine.planned_window(today), "view": view, "response": response,
+                "sections": sections, "enabled": enabled,
                 "themes": themes, "not_compliant": {i.id for i in engine.not_compliant(view.items, response.answers)},
                 "next_missing": view.evaluation.missing[0] if view.evaluation.missing else None,
                 "allowed": allowed,
@@ -127,31 +127,34 @@ class QuestionnairePages(Controller):
                 "sources": await service.copy_sources(view) if "edit" in allowed else [],
                 "revision_changes": await service.changes_since_validated(view),
                 "feedback": await service.last_transition(response) if extra.get("done") else None,
+                "faq": await FaqService(ctx).by_slug({slug for i in view.items for slug in (i.faq or [])}),
                 "localized": localized, "errors": {}, "item_errors": {}, **extra}
 
     @get("/responses/{response_id:int}")
-    async def response_page(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int],
+    async def response_page(self, questionnaire_service: NamedDependency[QuestionnaireService],
+                            request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int],
                             done: FromQuery[str] = "") -> Any:
-        view = await QuestionnaireService(ctx).view(response_id)
+        view = await questionnaire_service.view(response_id)
         context = await self._page_context(ctx, view, done=done if done in DONE else "")
         return render(request, "questionnaires/response.html", context)
 
     @post("/responses/{response_id:int}/answer", status_code=200)
-    async def save_answer(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
+    async def save_answer(self, questionnaire_service: NamedDependency[QuestionnaireService],
+                          request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
         form = await request.form()
-        service = QuestionnaireService(ctx)
-        view = await service.view(response_id)
+        view = await questionnaire_service.view(response_id)
         item = next((i for i in view.items if str(i.id) == str(form.get("item_id"))), None)
         version = form_int(form.get("version"))
         since = form_int(form.get("since"))
         try:
             if item is None:
-                # The service checks the right first, then refuses the unknown question.
-                await service.save_answers(response_id, version, {str(form.get("item_id")): None})
+                # The questionnaire_service checks the right first, then refuses the unknown question.
+                await questionnaire_service.save_answers(response_id, version, {str(form.get("item_id")): None})
                 raise AssertionError("unreachable: an unknown question is refused")
             planned = {str(item.id): form.get("planned") or None} if "planned" in form else None
-            result = await service.save_answers(response_id, version, {str(item.id): value_from_form(item, form)},
-                                                planned, since=since if isinstance(since, int) else None)
+            result = await questionnaire_service.save_answers(
+                response_id, version, {str(item.id): value_from_form(item, form)}, planned,
+                since=since if isinstance(since, int) else None)
         except DomainError as exc:
             if answers_json(request):
                 for change in exc.extra.get("items", []) if exc.code == "stale_version" else []:
@@ -223,19 +226,19 @@ class QuestionnairePages(Controller):
         return await self._transition(request, ctx, response_id, Action.REOPEN)
 
     @post("/responses/{response_id:int}/copy")
-    async def copy(self, request: Request[Any, Any, Any], ctx: Ctx, response_id: FromPath[int]) -> Any:
+    async def copy(self, questionnaire_service: NamedDependency[QuestionnaireService], request: Request[Any, Any, Any],
+                   ctx: Ctx, response_id: FromPath[int]) -> Any:
         """Copy answers from another product's response; asks first when answers already given would change."""
         form = await request.form()
-        service = QuestionnaireService(ctx)
         source_id, version = form_int(form.get("source_response_id")), form_int(form.get("version"))
         try:
-            preview = await service.copy_preview(response_id, source_id)
+            preview = await questionnaire_service.copy_preview(response_id, source_id)
             if preview.overwritten and form.get("confirm") != "yes":
-                page = await self._page_context(ctx, await service.view(response_id), copy_preview=preview)
+                page = await self._page_context(ctx, await questionnaire_service.view(response_id), copy_preview=preview)
                 return render(request, "questionnaires/response.html", page)
-            await service.copy_from(response_id, source_id, version)
+            await questionnaire_service.copy_from(response_id, source_id, version)
         except DomainError as exc:
-            page = await self._page_context(ctx, await service.view(response_id), errors=form_errors(exc))
+            page = await self._page_context(ctx, await questionnaire_service.view(response_id), errors=form_errors(exc))
             return render(request, "questionnaires/response.html", page, status=exc.status_code)
         return redirect(request, f"/responses/{response_id}?done=copy")
 
@@ -246,21 +249,22 @@ class QuestionnairePages(Controller):
 
     async def _product_context(self, ctx: Any, product_id: int, **extra: Any) -> dict[str, Any]:
         service = QuestionnaireService(ctx)
-        product = await ProductService(ctx).get(product_id, Level.READ)
-        level = await ProductService(ctx).level(product)
+        products = ProductService(ctx)
+        product = await products.get(product_id, Permission.PRODUCT_READ)
         responses = await service.product_responses(product_id)
         return {"product": product, "tracks": await service.tracks(),
                 "enrolled": set(await service.enrolled_steps(product_id)),
                 "responses": responses, "progress": response_progress(responses), "localized": localized,
-                "can_edit": level is not None and level >= Level.EDIT, "errors": {}, **extra}
+                "grant": await products.grant(product), "errors": {}, **extra}
 
     @post("/products/{product_id:int}/questionnaires")
-    async def enrol(self, request: Request[Any, Any, Any], ctx: Ctx, product_id: FromPath[int]) -> Any:
+    async def enrol(self, questionnaire_service: NamedDependency[QuestionnaireService], request: Request[Any, Any, Any],
+                    ctx: Ctx, product_id: FromPath[int]) -> Any:
         form = await request.form()
         raw = form.getall("step_id", [])
         step_ids = [form_int(s) for s in raw]
         try:
-            await QuestionnaireService(ctx).enrol(product_id, step_ids)
+            await questionnaire_service.enrol(product_id, step_ids)
         except DomainError as exc:
             return render(request, "questionnaires/product.html",
                           await self._product_context(ctx, product_id, errors=form_errors(exc)),
@@ -268,9 +272,9 @@ class QuestionnairePages(Controller):
         return redirect(request, f"/products/{product_id}/questionnaires")
 
     @get("/strategy")
-    async def strategy(self, request: Request[Any, Any, Any], ctx: Ctx) -> Any:
-        user = member(ctx)
-        rows = await QuestionnaireService(ctx).company_responses(user.company_id)
+    async def strategy(self, questionnaire_service: NamedDependency[QuestionnaireService],
+                       request: Request[Any, Any, Any], ctx: Ctx) -> Any:
+        rows = await questionnaire_service.company_responses(ctx.company_id)  # type: ignore[arg-type]
         return render(request, "questionnaires/strategy.html", {"responses": rows, "progress": response_progress(rows),
                                                                   "localized": localized})
 

@@ -9,13 +9,15 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from convergence.accounts.models import Role, User
-from convergence.companies.access import Level, member, product_level, readable_product_ids, require_company
+from convergence.accounts.models import User
+from convergence.companies.access import grant, member, readable_product_ids, require_company
 from convergence.companies.team_models import MemberRight
 from convergence.core import events
+from convergence.identity.policy import Grant, Permission, roles_with
 from convergence.identity.context import Context
 from convergence.core.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from convergence.core.i18n import current_language, gettext as _
+from convergence.core.i18n import N_
 from convergence.core.formatting import local_today
 from convergence.core.inputs import clean_field, is_id
 from convergence.core.models import AuditEvent, utcnow
@@ -32,6 +34,7 @@ from convergence.questionnaires.models import (
     ResponseRevision,
     Status,
     Step,
+    Theme,
     Track,
 )
 
@@ -42,7 +45,7 @@ def clean_comment(field: str, raw: object) -> str:
     """A comment as stored (returning a response, reviewing it): refused beyond COMMENT_MAX characters at its
     field, never cut, since it is mailed and shown whole."""
     return clean_field(field, raw, max_len=COMMENT_MAX, multiline=True,
-                       too_long="A comment is limited to 5,000 characters.", too_long_code="comment_too_long")
+                       too_long=N_("A comment is limited to 5,000 characters."), too_long_code="comment_too_long")
 
 
 def localized(obj: Any, field: str) -> str:
@@ -55,7 +58,7 @@ class ResponseView:
     questionnaire: Questionnaire
     product: Product | None
     step: Step | None
-    level: Level
+    grant: Grant  # what the actor holds on the response's product (or the global strategy)
     evaluation: engine.Evaluation
 
     @property
@@ -144,44 +147,47 @@ class QuestionnaireService:
         return list((await self.session.scalars(select(Step).join(Track).order_by(Track.position,
                                                                                   Step.position))).all())
 
+    async def themes(self) -> dict[str, Theme]:
+        """Every maturity theme, by code (reference data: anyone signed in may read it)."""
+        return {t.code: t for t in (await self.session.scalars(select(Theme))).all()}
+
     # ------------------------------------------------------------------ scoping
 
-    async def _product(self, product_id: int, level: Level) -> Product:
-        return await ProductService(self.ctx).get(product_id, level)
+    async def _product(self, product_id: int, permission: Permission) -> Product:
+        return await ProductService(self.ctx).get(product_id, permission)
 
-    async def _response(self, response_id: int, level: Level) -> tuple[Response, Product | None, Level]:
-        user = member(self.ctx)
+    async def _response(self, response_id: int, permission: Permission) -> tuple[Response, Product | None, Grant]:
+        """A response of the actor's company, loaded and judged once: the policy must allow `permission`."""
+        member(self.ctx)
         response = await self.session.get(Response, response_id)
-        if response is None or response.company_id != user.company_id:
+        if response is None:
             raise NotFound("This response does not exist.")
         product = await self.session.get(Product, response.product_id) if response.product_id else None
-        held = await product_level(self.ctx, response.product_id, product.created_by_id if product else None)
-        if held is None:
-            raise NotFound("This response does not exist.")
-        if held < level:
-            raise Forbidden("You do not have the right to do this on this questionnaire.")
+        held = await grant(self.ctx, response.company_id, response.product_id,
+                           product.created_by_id if product else None, missing=N_("This response does not exist."),
+                           refused=N_("You do not have the right to do this on this questionnaire."))
+        self.ctx.require(permission, held)
         return response, product, held
 
     def allowed_actions(self, view: ResponseView) -> frozenset[Action]:
-        """What the actor may do on this response now (the page offers exactly these)."""
-        role = self.ctx.actor.role if self.ctx.actor is not None else None
-        return workflow.allowed_actions(role, view.response.status, view.level)
+        """What the actor may do on this response now (the page and the API offer exactly these)."""
+        return workflow.allowed_actions(self.ctx.actor, view.response.status, view.grant)
 
     async def view(self, response_id: int) -> ResponseView:
-        response, product, held = await self._response(response_id, Level.READ)
+        response, product, held = await self._response(response_id, Permission.PRODUCT_READ)
         step = await self.session.get(Step, response.step_id) if response.step_id else None
         return ResponseView(response=response, questionnaire=response.questionnaire, product=product, step=step,
-                            level=held, evaluation=engine.evaluate(response.questionnaire.items, response.answers))
+                            grant=held, evaluation=engine.evaluate(response.questionnaire.items, response.answers))
 
     # ------------------------------------------------------------------ enrolment
 
     async def enrolled_steps(self, product_id: int) -> list[int]:
-        await self._product(product_id, Level.READ)
+        await self._product(product_id, Permission.PRODUCT_READ)
         return list((await self.session.scalars(select(Enrolment.step_id).where(
             Enrolment.product_id == product_id))).all())
 
     async def enrol(self, product_id: int, raw_step_ids: object) -> list[int]:
-        product = await self._product(product_id, Level.EDIT)
+        product = await self._product(product_id, Permission.PRODUCT_EDIT)
         if not isinstance(raw_step_ids, list) or not all(is_id(s) for s in raw_step_ids):
             raise Invalid("step_ids must be a list of step ids.", code="invalid_steps")
         wanted = set(raw_step_ids)
@@ -222,15 +228,15 @@ class QuestionnaireService:
     # ------------------------------------------------------------------ lists
 
     async def product_responses(self, product_id: int) -> list[Response]:
-        await self._product(product_id, Level.READ)
+        await self._product(product_id, Permission.PRODUCT_READ)
         return list((await self.session.scalars(select(Response).where(Response.product_id == product_id)
                                                 .order_by(Response.step_id, Response.questionnaire_id))).all())
 
     async def company_responses(self, company_id: int) -> list[Response]:
-        user = require_company(self.ctx, company_id)
-        if await product_level(self.ctx, None) is None:
+        require_company(self.ctx, company_id)
+        strategy = await grant(self.ctx, company_id, None)
+        if strategy.level is None:
             raise Forbidden("You have no right on the global-strategy questionnaires.")
-        assert user.company_id is not None
         return list((await self.session.scalars(select(Response).where(
             Response.company_id == company_id, Response.product_id.is_(None)).order_by(Response.id))).all())
 
@@ -246,7 +252,7 @@ class QuestionnaireService:
         value; saves of other items merge. The result lists the items others changed after `since` (by
         default `version`), so that the client can show them.
         """
-        response, _product, _held = await self._response(response_id, Level.EDIT)
+        response, _product, _held = await self._response(response_id, Permission.PRODUCT_EDIT)
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise Invalid("Send the version of the response you started from.", code="invalid_input")
         if not isinstance(raw_answers, dict):
@@ -358,11 +364,11 @@ class QuestionnaireService:
                 if readable is None or (p is not None and (p.id in readable or p.created_by_id == user.id))]
 
     async def copy_preview(self, response_id: int, source_id: object) -> CopyPreview:
-        response, _product, _held = await self._response(response_id, Level.EDIT)
+        response, _product, _held = await self._response(response_id, Permission.PRODUCT_EDIT)
         if not is_id(source_id):
             raise Invalid("Choose the response to copy from.", code="invalid_input",
                           fields={"source_response_id": "Choose the response to copy from."})
-        source, source_product, _ = await self._response(source_id, Level.READ)
+        source, source_product, _ = await self._response(source_id, Permission.PRODUCT_READ)
         if source.id == response.id:
             raise Invalid("A response cannot be copied onto itself.", code="invalid_input")
         if source.questionnaire.code != response.questionnaire.code:
@@ -387,7 +393,7 @@ class QuestionnaireService:
         """Answers the source gives replace this response's; answers it does not give are kept."""
         preview = await self.copy_preview(response_id, source_id)
         result = await self.save_answers(response_id, version, preview.answers, preview.planned)
-        self.ctx.audit("response.copied", target_type="response", target_id=response_id,
+        self.ctx.audit(N_("response.copied"), target_type="response", target_id=response_id,
                        company_id=result.response.company_id, source_id=preview.source.id,
                        copied=len(preview.answers), overwritten=len(preview.overwritten))
         return result.response
@@ -440,15 +446,13 @@ class QuestionnaireService:
         rule = workflow.RULES[action]
         if action == Action.EDIT:
             raise ValueError("answers are saved by save_answers")
-        response, product, _held = await self._response(response_id, rule.level)
-        if rule.permission is not None:
-            self.ctx.require(rule.permission)
+        response, product, _held = await self._response(response_id, rule.permission)
         text = ""
         if rule.comment:
             text = clean_comment("comment", comment)
             if not text:
                 raise Invalid("Say what needs to change: the contributors will read your comment.",
-                              code="comment_required", fields={"comment": "Say what needs to change."})
+                              code="comment_required", fields={"comment": N_("Say what needs to change.")})
         status = workflow.target(response.status, action)
         if rule.requires_complete:
             # Checked on the version the compare-and-set below writes over: a save in between makes it fail.
@@ -527,7 +531,7 @@ class QuestionnaireService:
             else MemberRight.product_id == response.product_id)
         return list((await self.session.scalars(select(User).where(
             User.company_id == response.company_id, User.active.is_(True),
-            (User.role == Role.MANAGER) | User.id.in_(rights)))).all())
+            User.role.in_(roles_with(Permission.PRODUCTS_ALL)) | User.id.in_(rights)))).all())
 
     async def _contributors(self, response: Response) -> list[User]:
         ids = {response.submitted_by_id, response.last_saved_by_id} - {None}

@@ -2,8 +2,8 @@
 and what it emits. Pure (no database): `QuestionnaireService.apply` runs a transition, the page and the work
 list ask `allowed_actions`.
 
-To add a transition: a row in TRANSITIONS (and, for a new action, a Rule in RULES). To change who may: the
-Rule's `level` (the per-product level: read, edit, validate) and `permission` (a role permission, if any).
+To add a transition: a row in TRANSITIONS (and, for a new action, a Rule in RULES). Who may is the Rule's
+`permission`, judged by the one policy (`identity/policy.py`) against what the actor holds on the product.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from convergence.companies.access import Level
 from convergence.core.errors import Conflict
 from convergence.core.formatting import Phrase
-from convergence.identity.permissions import Permission, has_permission
+from convergence.core.i18n import N_
+from convergence.identity import policy
+from convergence.identity.policy import Actor, Grant, Permission
 from convergence.questionnaires.models import Status
 
 
@@ -46,9 +47,8 @@ NOW, ACTOR = "now", "actor"
 class Rule:
     """Who may take an action, and what taking it emits."""
 
-    level: Level  # the per-product level the actor needs on the response's product (or the global strategy)
+    permission: Permission  # what the policy must allow on the response's product (or the global strategy)
     refused: Phrase  # the 409 invalid_transition sentence from any other status
-    permission: Permission | None = None  # a role permission needed as well
     writes: dict[str, Any] = field(default_factory=dict)  # columns set with the status (NOW, ACTOR: markers)
     requires_complete: bool = False  # every required item answered (checked on the version written over)
     comment: bool = False  # a comment is required, stored as the return comment and mailed
@@ -63,50 +63,43 @@ class Rule:
 
 RULES: dict[Action, Rule] = {
     Action.EDIT: Rule(
-        level=Level.EDIT,
+        permission=Permission.PRODUCT_EDIT,
         refused=Phrase("This response is submitted or validated: it cannot be changed now.")),
     Action.SUBMIT: Rule(
-        level=Level.EDIT, refused=Phrase("Only a draft can be submitted."),
+        permission=Permission.PRODUCT_EDIT, refused=Phrase("Only a draft can be submitted."),
         writes={"submitted_at": NOW, "submitted_by_id": ACTOR, "return_comment": None},
-        requires_complete=True, audit="response.submitted",
+        requires_complete=True, audit=N_("response.submitted"),
         notify="validators", mail_kind="response_submitted",
         subject=Phrase("A questionnaire awaits your validation"),
         body=Phrase("%(actor)s submitted “%(questionnaire)s” for %(target)s. Review and validate it: %(link)s")),
     Action.VALIDATE: Rule(
-        level=Level.VALIDATE, refused=Phrase("Only a submitted response can be validated."),
+        permission=Permission.RESPONSE_VALIDATE, refused=Phrase("Only a submitted response can be validated."),
         writes={"validated_at": NOW, "validated_by_id": ACTOR},
-        audit="response.validated", audit_fields=("maturity",),
+        audit=N_("response.validated"), audit_fields=("maturity",),
         notify="contributors", mail_kind="response_validated",
         subject=Phrase("A questionnaire has been validated"),
         body=Phrase("%(actor)s validated “%(questionnaire)s” for %(target)s: %(link)s")),
     Action.RETURN: Rule(
-        level=Level.VALIDATE, refused=Phrase("Only a submitted response can be returned for changes."),
-        comment=True, audit="response.returned",
+        permission=Permission.RESPONSE_VALIDATE, refused=Phrase("Only a submitted response can be returned for changes."),
+        comment=True, audit=N_("response.returned"),
         notify="contributors", mail_kind="response_returned",
         subject=Phrase("A questionnaire was returned for changes"),
         body=Phrase("%(actor)s returned “%(questionnaire)s” for %(target)s with this comment:\n\n%(comment)s\n\n"
                     "%(link)s")),
     Action.REOPEN: Rule(
-        level=Level.READ, permission=Permission.RESPONSES_REOPEN,
+        permission=Permission.RESPONSES_REOPEN,
         refused=Phrase("Only a validated response can be reopened."),
         writes={"validated_at": None, "validated_by_id": None}, new_revision=True,
-        audit="response.reopened", audit_fields=("revision",)),
+        audit=N_("response.reopened"), audit_fields=("revision",)),
 }
 
 EDITABLE = tuple(status for status, action in TRANSITIONS if action == Action.EDIT)
 
 
-def may(role: str | None, level: Level | None, action: Action) -> bool:
-    """Whether someone of this role, holding this level on the product, may take the action (status aside)."""
-    rule = RULES[action]
-    if level is None or level < rule.level:
-        return False
-    return rule.permission is None or has_permission(role, rule.permission)
-
-
-def allowed_actions(role: str | None, status: Status | str, level: Level | None) -> frozenset[Action]:
-    """The actions a person of this role, holding `level` on the product, may take on a response in `status`."""
-    return frozenset(action for (source, action) in TRANSITIONS if source == status and may(role, level, action))
+def allowed_actions(actor: Actor | None, status: Status | str, grant: Grant) -> frozenset[Action]:
+    """The actions the actor, holding `grant` on the response's product, may take on a response in `status`."""
+    return frozenset(action for (source, action) in TRANSITIONS
+                     if source == status and policy.can(actor, RULES[action].permission, grant))
 
 
 def target(status: Status | str, action: Action) -> Status:

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import noload
 
-from convergence.accounts.models import Role, User
+from convergence.accounts.models import User
 from convergence.companies.access import CREATOR_LEVEL, Level, member
+from convergence.identity.policy import Grant, Permission
 from convergence.companies.rights import rights_by_product
 from convergence.identity.context import Context
 from convergence.core.models import AuditEvent
@@ -63,6 +64,7 @@ class WorkItem:
     response: Response
     level: Level
     progress: Progress
+    allowed: frozenset[Action] = frozenset()  # what the actor may do on it (workflow.allowed_actions)
     returned_by: User | None = None
     returned_at: Any = None
     submitted_by: User | None = None
@@ -70,7 +72,7 @@ class WorkItem:
 
     @property
     def can_validate(self) -> bool:
-        return Action.VALIDATE in allowed_actions(None, self.response.status, self.level)
+        return Action.VALIDATE in self.allowed
 
 
 @dataclass
@@ -118,10 +120,10 @@ class WorklistService:
 
     async def _levels(self, user: User) -> tuple[dict[int | None, Level], bool]:
         """(level per product, plus None for the global strategy; True when the user holds every level)."""
-        if user.role == Role.MANAGER:
+        if self.ctx.can(Permission.PRODUCTS_ALL):
             return {}, True
         held = await rights_by_product(self.session, user.id)
-        # Contributors may edit the products they created (see companies.access.product_level).
+        # Contributors may edit the products they created (see companies.access.held_level).
         created = (await self.session.scalars(select(Product.id).where(
             Product.company_id == user.company_id, Product.created_by_id == user.id))).all()
         for product_id in created:
@@ -131,7 +133,7 @@ class WorklistService:
     async def strategy_access(self) -> bool:
         """Whether the actor holds a right on the company's global-strategy questionnaires."""
         user = member(self.ctx)
-        if user.role == Role.MANAGER:
+        if self.ctx.can(Permission.PRODUCTS_ALL):
             return True
         return None in await rights_by_product(self.session, user.id)
 
@@ -152,8 +154,9 @@ class WorklistService:
             level = Level.VALIDATE if everything else held.get(response.product_id)
             if level is None:
                 continue
-            if allowed_actions(user.role, response.status, level) & {Action.EDIT, Action.VALIDATE}:
-                work.append(WorkItem(response, level, progress_of(response)))
+            allowed = allowed_actions(user, response.status, Grant(response.company_id, level))
+            if allowed & {Action.EDIT, Action.VALIDATE}:
+                work.append(WorkItem(response, level, progress_of(response), allowed))
 
         products = await self._products({w.response.product_id for w in work} - {None})
         steps = await self._steps({w.response.step_id for w in work} - {None})

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convergence.core.errors import Invalid
+from convergence.core.i18n import N_
 from convergence.core.inputs import parse_decimal, parse_int
 from convergence.questionnaires.models import Status
 
@@ -60,7 +61,7 @@ def _int(raw: str, name: str, sentence: str) -> int:
 
 
 def _maturity(raw: str, name: str) -> float:
-    sentence = "A maturity bound is a number from 0 to 100."
+    sentence = N_("A maturity bound is a number from 0 to 100.")
     value = parse_decimal(raw)
     if value is None or not 0 <= value <= 100:
         raise Invalid(sentence, code="invalid_filter", fields={name: sentence})
@@ -81,14 +82,14 @@ def parse_filters(raw: Mapping[str, Any]) -> Filters:
                           fields={"track": "This track does not exist."})
         values["track"] = track
     if step := _text(raw, "step"):
-        values["step"] = _int(step, "step", "The step is given by its number.")
+        values["step"] = _int(step, "step", N_("The step is given by its number."))
     if status := _text(raw, "status"):
         if status not in STATUSES:
             raise Invalid("The status must be not_started, draft, submitted or validated.", code="invalid_filter",
                           fields={"status": "The status must be not_started, draft, submitted or validated."})
         values["status"] = status
     if company := _text(raw, "company"):
-        values["company"] = _int(company, "company", "The company is given by its number.")
+        values["company"] = _int(company, "company", N_("The company is given by its number."))
     values["q"] = q = _text(raw, "q")
     if len(q) > MAX_SEARCH:
         raise Invalid("The search text is limited to 200 characters.", code="invalid_filter",
@@ -105,19 +106,19 @@ def parse_filters(raw: Mapping[str, Any]) -> Filters:
         if key not in SORTS:
             raise Invalid("Sort by company, product, step, status, maturity or validated_at (with - for "
                           "descending order).", code="invalid_filter",
-                          fields={"sort": "Sort by company, product, step, status, maturity or validated_at."})
+                          fields={"sort": N_("Sort by company, product, step, status, maturity or validated_at.")})
         values["sort"], values["descending"] = key, sort.startswith("-")
     return Filters(**values)
 
 
 def parse_window(limit: str | None, offset: str | None) -> tuple[int, int]:
     """The API's `limit` (1 to MAX_LIMIT, DEFAULT_LIMIT when absent) and `offset` (from 0)."""
-    size = _int(limit.strip(), "limit", "The limit is a number from 1 to 200.") if limit and limit.strip() \
+    size = _int(limit.strip(), "limit", N_("The limit is a number from 1 to 200.")) if limit and limit.strip() \
         else DEFAULT_LIMIT
     if not 1 <= size <= MAX_LIMIT:
         raise Invalid("The limit is a number from 1 to 200.", code="invalid_filter",
                       fields={"limit": "The limit is a number from 1 to 200."})
-    start = _int(offset.strip(), "offset", "The offset is a whole number.") if offset and offset.strip() else 0
+    start = _int(offset.strip(), "offset", N_("The offset is a whole number.")) if offset and offset.strip() else 0
     return size, start
 
 
