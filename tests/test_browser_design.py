@@ -81,3 +81,19 @@ def test_screenshots(page, live_server, tmp_path):  # noqa: F811
         page.wait_for_selector(".error-summary")
         page.screenshot(path=str(target / f"product-form-errors-{width}.png"), full_page=True)
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_help_folds_on_a_narrow_screen_and_opens_an_answer_in_place(page, live_server):  # noqa: F811
+    sign_in(page, MANAGER, DEMO_PASSWORD)
+    for width, folded in ((1280, False), (375, True)):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto("/products")
+        page.wait_for_selector(".help-panel details.help-fold")
+        fold = page.locator(".help-panel details.help-fold")
+        assert fold.evaluate("d => !d.open") is folded, width
+    # Open the panel, then one answer: it shows in place, the page stays where it is.
+    page.click(".help-panel details.help-fold > summary")
+    first = page.locator(".help-panel details.help-entry").first
+    first.locator("summary").click()
+    assert first.evaluate("d => d.open") and first.locator(".markdown").is_visible()
+    assert page.evaluate("() => location.pathname") == "/products"

@@ -392,28 +392,33 @@ async def test_help_partial_follows_the_ui_language(client, db):
     response = await client.get("/faq/help/products", headers=HTMX)
     segmentation = await entry(db, SEGMENTATION)
     assert segmentation.question_en in response.text and segmentation.question_fr not in response.text
-    assert '<p lang="en">You may divide your service into as many products' in response.text  # the excerpt
+    assert '<div class="markdown" lang="en"><p>You may divide your service into as many products' in response.text
 
 
 async def test_help_excerpt_is_french_on_a_french_page(client):
     response = await client.get("/faq/help/team", headers=HTMX)
-    assert '<p lang="fr">La plateforme Convergence distingue deux principaux profils' in response.text
+    assert '<div class="markdown" lang="fr"><p>La plateforme Convergence distingue deux principaux profils' in \
+        response.text
     assert "There are two main user profiles" not in response.text
-    assert "- Gestionnaire" not in response.text and "Gestionnaire : il s&#39;agit" in response.text  # no list mark
+    assert "- Gestionnaire" not in response.text  # Markdown rendered, not shown raw
 
 
-async def test_help_excerpt_is_short_and_links_to_the_full_answer(client, db):
+async def test_help_folds_and_opens_each_answer_in_place(client, db):
+    """The panel is a disclosure (folded on narrow screens by script); each question opens its whole answer in
+    place, with a link to it in the FAQ."""
     response = await client.get("/faq/help/products", headers=HTMX)
-    assert f'href="/faq?place=products#{SEGMENTATION}"' in response.text
-    assert "…" in response.text
+    html = response.text
+    assert '<details class="help-fold" open data-fold-narrow>' in html and "<summary><h2>Aide</h2></summary>" in html
+    segmentation = await entry(db, SEGMENTATION)
+    title = segmentation.question_fr.replace("'", "&#39;")
+    assert f'<details class="disclosure help-entry" id="help-{SEGMENTATION}">' in html
+    assert f"<summary>{title}</summary>" in html  # the answer's title is what one clicks
     end = "Le nom commercial doit être identique au nom visible par le citoyen."
-    assert end not in response.text  # the end of the answer is not shown
-    full = await client.get("/faq?place=products")
-    assert end in full.text
+    assert end in html  # the whole answer, in place
+    assert f'href="/faq?place=products#{SEGMENTATION}"' in html
     client.cookies.set("cv_lang", "en")
     english = await client.get("/faq/help/products", headers=HTMX)
-    assert "…" in english.text and "Mon Espace Santé (My Health Space)" not in english.text
-    assert "Mon Espace Santé (My Health Space)" in (await client.get("/faq?place=products")).text
+    assert "Mon Espace Santé (My Health Space)" in english.text and "Open this answer in the FAQ" in english.text
 
 
 async def test_help_without_htmx_is_a_page(client):

@@ -52,6 +52,16 @@
     focusIn(root, focusLost());
   });
 
+  // Contextual help beside a page folds away on narrow screens, where it would push the page down; it stays
+  // open (as the HTML says) on wide ones and without script.
+  var narrow = window.matchMedia("(max-width: 50rem)");
+  function foldHelp(root) {
+    if (!narrow.matches || !root.querySelectorAll) return;
+    root.querySelectorAll("details[data-fold-narrow]").forEach(function (d) { d.removeAttribute("open"); });
+  }
+  document.addEventListener("htmx:afterSwap", function (event) { foldHelp(event.target); });
+  document.addEventListener("DOMContentLoaded", function () { foldHelp(document); });
+
   // A form posted without script comes back with its error summary: read it first (or the message marked
   // data-focus: a refused import, an error page).
   document.addEventListener("DOMContentLoaded", function () {
