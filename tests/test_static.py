@@ -89,3 +89,11 @@ def test_fingerprints_only_name_files_inside_the_directory(tmp_path):
     assert assets.digest("../secret.txt") is None and assets.digest("") is None
     with pytest.raises(LookupError):
         assets.url("css/missing.css")  # a template naming a file that does not exist fails loudly
+
+
+async def test_pages_name_their_icon(client):
+    """Browsers ask for an icon on every first visit: the page names one, so there is no /favicon.ico 404."""
+    page = await client.get("/login")
+    href = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page.text).group(1)
+    icon = await client.get(href)
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
