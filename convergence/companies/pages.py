@@ -89,11 +89,9 @@ def rights_from_form(form: Any) -> list[dict[str, Any]]:
     for key, value in form.items():
         if not key.startswith("right_") or not value:
             continue
-        target = key.removeprefix("right_")
-        if target == "global":
-            rights.append({"product_id": None, "level": value})
-        elif parse_int(target) is not None:
-            rights.append({"product_id": parse_int(target), "level": value})
+        target = _target(key.removeprefix("right_"))
+        if target is not False:
+            rights.append({"product_id": target, "level": value})
     return rights
 
 

@@ -105,8 +105,8 @@ class TeamService:
 
     # ------------------------------------------------------------------ reading
 
-    def _require(self, company_id: int, permission: Permission, owner_id: int | None = None) -> User:
-        return self.ctx.require(permission, Tenant(company_id, owner_id))
+    def _require(self, company_id: int, permission: Permission) -> User:
+        return self.ctx.require(permission, Tenant(company_id))
 
     async def company(self, company_id: int) -> Company:
         require_company(self.ctx, company_id)
