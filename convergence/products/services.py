@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from convergence.companies.access import grant, member, readable_product_ids, require_company
 from convergence.identity.context import Context
+from convergence.core import events
 from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.i18n import gettext as _
 from convergence.core.i18n import N_
@@ -289,9 +290,13 @@ class ProductService:
         return list(rows), total
 
     async def catalogue(self, company_id: int, *, kind: str | None = None, os: str | None = None,
-                        device: str | None = None, q: str | None = None) -> list[CatalogueGroup]:
-        """Base products each followed by their options (an option with several bases appears under each)."""
-        visible = await self.company_products(company_id)
+                        device: str | None = None, q: str | None = None,
+                        visible: list[Product] | None = None) -> list[CatalogueGroup]:
+        """Base products each followed by their options (an option with several bases appears under each).
+
+        `visible`: the company's products as `company_products` just gave them, when the caller has them."""
+        if visible is None:
+            visible = await self.company_products(company_id)
         shown = {p.id for p in filter_products(visible, kind=kind, os=os, device=device, q=q)}
         visible_ids = {p.id for p in visible}
         groups: list[CatalogueGroup] = []
@@ -427,6 +432,10 @@ class ProductService:
             changed["base_product_ids"] = [before_bases, sorted(b.id for b in bases)]
         self.ctx.audit("product.updated", target_type="product", target_id=product.id,
                        company_id=product.company_id, changes=changed)
+        if changed:
+            await events.emit(self.session, events.PRODUCT_CHANGED, product_id=product.id,
+                              company_id=product.company_id, actor_id=self.ctx.actor.id if self.ctx.actor else None,
+                              reason="updated", changes=sorted(changed))
         return product
 
     async def delete(self, product_id: int) -> None:
@@ -496,6 +505,9 @@ class ProductService:
         product = await self.create(source.company_id, copy, via="new_version", previous=source)
         self.ctx.audit("product.version_created", target_type="product", target_id=product.id,
                        company_id=product.company_id, previous_version_id=source.id, version=product.version)
+        await events.emit(self.session, events.PRODUCT_CHANGED, product_id=source.id, company_id=source.company_id,
+                          actor_id=self.ctx.actor.id if self.ctx.actor else None, reason="new_version",
+                          new_product_id=product.id)
         return product
 
 
