@@ -15,7 +15,7 @@ from convergence.accounts.validation import normalise_email, valid_email
 from convergence.companies.access import held_level, member, require_company
 from convergence.companies.models import Company
 from convergence.companies.team_models import Invitation, MemberRight
-from convergence.core import ratelimit
+from convergence.core import events, ratelimit
 from convergence.identity.context import Context
 from convergence.core.errors import Conflict, Forbidden, Invalid, NotFound
 from convergence.core.i18n import gettext as _
@@ -266,6 +266,9 @@ class TeamService:
         await self._send_invitation(invitation, owner, inviter)
         self.ctx.audit("team.invited", target_type=target_type, target_id=target_id, company_id=company_id,
                        email=email, role=role, rights=[r.as_json() for r in granted])
+        if invitation.user_id is not None:  # an account elsewhere is only told by mail: it is not this team's
+            await events.emit(self.session, events.TEAM_INVITED, company_id=company_id, user_id=invitation.user_id,
+                              actor_id=inviter.id)
         return Invited(invitation, granted)
 
     async def _send_invitation(self, invitation: Invitation, user: User, inviter: User) -> None:
@@ -364,6 +367,8 @@ class TeamService:
         await self._store_rights(company_id, user_id, rights)
         self.ctx.audit("team.rights_changed", target_type="user", target_id=user_id, company_id=company_id,
                        email=target.email, before=before, after=[r.as_json() for r in rights])
+        await events.emit(self.session, events.RIGHTS_CHANGED, company_id=company_id, user_id=user_id,
+                          actor_id=self.ctx.actor.id)
         return rights
 
     async def deactivate(self, company_id: int, user_id: int) -> None:

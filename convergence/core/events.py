@@ -7,6 +7,15 @@ rolls the whole transaction back, as if the code were inline.
 
 Events (name: keyword data):
 - `company.created`: company_id
+- `team.invited`: company_id, user_id (the account created for the invitee), actor_id
+- `team.rights_changed`: company_id, user_id (the member), actor_id
+- `response.submitted`, `response.returned`, `response.validated`: response_id, company_id, product_id (None
+  for the global strategy), actor_id, recipient_ids (whom the workflow tells), comment (returned only)
+- `review.commented`: response_id, company_id, product_id, actor_id, comment_id
+- `attestation.revoked`: attestation_id, company_id, product_id (actor_id when someone revoked it)
+- `response.reopened`: as `response.validated` (recipient_ids empty)
+- `product.changed`: product_id, company_id, actor_id, reason ("updated" with `changes`, or "new_version" with
+  `new_product_id`): a referenced product changed (referencing flags it for ANS)
 """
 
 from __future__ import annotations
@@ -17,6 +26,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 COMPANY_CREATED = "company.created"
+TEAM_INVITED = "team.invited"
+RIGHTS_CHANGED = "team.rights_changed"
+RESPONSE_SUBMITTED = "response.submitted"
+RESPONSE_RETURNED = "response.returned"
+RESPONSE_VALIDATED = "response.validated"
+REVIEW_COMMENTED = "review.commented"
+ATTESTATION_REVOKED = "attestation.revoked"
+RESPONSE_REOPENED = "response.reopened"
+PRODUCT_CHANGED = "product.changed"
 
 Handler = Callable[..., Awaitable[None]]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from email.policy import SMTP
 from enum import StrEnum
@@ -31,6 +32,18 @@ SMTP_TIMEOUT_SECONDS = 10
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 # One address, nothing around it: no display name, no list, no spaces, one "@".
 _ADDRESS = re.compile(r"[^\s@,;<>()\"]+@[^\s@,;<>()\"]+")
+
+
+# Whether a message may be stored now: (session, recipient, kind) → bool. The notifications domain plugs in the
+# recipients' e-mail preferences (immediately, daily digest, never) for its kinds of mail; every other kind (sign-in
+# link, password, invitation) passes untouched. Wired in `convergence.app.create_app`.
+MailGate = Callable[[AsyncSession, str, str], Awaitable[bool]]
+_gate: MailGate | None = None
+
+
+def gate_with(gate: MailGate | None) -> None:
+    global _gate
+    _gate = gate
 
 
 class MailStatus(StrEnum):
@@ -79,8 +92,11 @@ class Mailer:
         self.settings = settings
         self.session = session
 
-    async def send(self, recipient: str, subject: str, body: str, kind: str) -> OutboxMessage:
-        """Store the message in the caller's transaction; nothing is relayed here."""
+    async def send(self, recipient: str, subject: str, body: str, kind: str) -> OutboxMessage | None:
+        """Store the message in the caller's transaction; nothing is relayed here. None when the recipient chose
+        not to receive this kind of mail now (see `gate_with`)."""
+        if _gate is not None and not await _gate(self.session, recipient, kind):
+            return None
         message = OutboxMessage(recipient=clean_recipient(recipient), subject=clean_subject(subject),
                                 body=clean_body(body), kind=kind)
         now = utcnow()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from convergence.core import events
 from convergence.core.errors import Conflict
 from convergence.core.formatting import Phrase
 from convergence.core.i18n import N_
@@ -59,6 +60,7 @@ class Rule:
     mail_kind: str = ""
     subject: Phrase | None = None
     body: Phrase | None = None  # %(actor)s, %(questionnaire)s, %(target)s, %(link)s (and %(comment)s)
+    event: str | None = None  # announced to higher layers (core/events.py) with the people `notify` told
 
 
 RULES: dict[Action, Rule] = {
@@ -69,20 +71,20 @@ RULES: dict[Action, Rule] = {
         permission=Permission.PRODUCT_EDIT, refused=Phrase("Only a draft can be submitted."),
         writes={"submitted_at": NOW, "submitted_by_id": ACTOR, "return_comment": None},
         requires_complete=True, audit=N_("response.submitted"),
-        notify="validators", mail_kind="response_submitted",
+        notify="validators", mail_kind="response_submitted", event=events.RESPONSE_SUBMITTED,
         subject=Phrase("A questionnaire awaits your validation"),
         body=Phrase("%(actor)s submitted “%(questionnaire)s” for %(target)s. Review and validate it: %(link)s")),
     Action.VALIDATE: Rule(
         permission=Permission.RESPONSE_VALIDATE, refused=Phrase("Only a submitted response can be validated."),
         writes={"validated_at": NOW, "validated_by_id": ACTOR},
         audit=N_("response.validated"), audit_fields=("maturity",),
-        notify="contributors", mail_kind="response_validated",
+        notify="contributors", mail_kind="response_validated", event=events.RESPONSE_VALIDATED,
         subject=Phrase("A questionnaire has been validated"),
         body=Phrase("%(actor)s validated “%(questionnaire)s” for %(target)s: %(link)s")),
     Action.RETURN: Rule(
         permission=Permission.RESPONSE_VALIDATE, refused=Phrase("Only a submitted response can be returned for changes."),
         comment=True, audit=N_("response.returned"),
-        notify="contributors", mail_kind="response_returned",
+        notify="contributors", mail_kind="response_returned", event=events.RESPONSE_RETURNED,
         subject=Phrase("A questionnaire was returned for changes"),
         body=Phrase("%(actor)s returned “%(questionnaire)s” for %(target)s with this comment:\n\n%(comment)s\n\n"
                     "%(link)s")),
@@ -90,7 +92,7 @@ RULES: dict[Action, Rule] = {
         permission=Permission.RESPONSES_REOPEN,
         refused=Phrase("Only a validated response can be reopened."),
         writes={"validated_at": None, "validated_by_id": None}, new_revision=True,
-        audit=N_("response.reopened"), audit_fields=("revision",)),
+        audit=N_("response.reopened"), audit_fields=("revision",), event=events.RESPONSE_REOPENED),
 }
 
 EDITABLE = tuple(status for status, action in TRANSITIONS if action == Action.EDIT)

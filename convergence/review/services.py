@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from convergence.companies.access import held_level, member, readable_product_ids
+from convergence.core import events
 from convergence.core.errors import Invalid, NotFound
 from convergence.core.i18n import current_language
 from convergence.identity.context import Context
 from convergence.identity.policy import Permission
 from convergence.questionnaires.models import Response
 from convergence.questionnaires.services import QuestionnaireService, clean_comment
+from convergence.questionnaires.versions import UsedVersion, versions_used
 from convergence.review import statistics, views
 from convergence.review.exports import csv_chunks, xlsx_chunks
 from convergence.review.filters import Filters
@@ -53,6 +55,11 @@ class ReviewService:
         steps = await self.queries.steps()
         titles = views.theme_titles(await self.queries.themes())
         return views.charts(steps, titles, statistics.status_counts(counts), statistics.score_counts(grouped))
+
+    async def row_versions(self, rows: list[ReviewRowOut]) -> dict[tuple[int, int], list[UsedVersion]]:
+        """The questionnaire version each row's responses use, beside the latest (questionnaires/versions.py)."""
+        self.ctx.require(Permission.REVIEW_READ)
+        return await versions_used(self.session, [(r.product_id, r.step_id) for r in rows])
 
     async def choices(self) -> dict[str, Any]:
         """What the filter form offers: tracks with their steps, companies."""
@@ -111,6 +118,9 @@ class ReviewService:
         self.ctx.audit("review.commented", target_type="review_comment", target_id=comment.id,
                        company_id=response.company_id, response_id=response.id, product_id=response.product_id,
                        comment=text[:500])
+        await events.emit(self.session, events.REVIEW_COMMENTED, response_id=response.id,
+                          company_id=response.company_id, product_id=response.product_id, actor_id=author.id,
+                          comment_id=comment.id)
         return comment
 
     async def comments(self, response_id: int) -> list[dict[str, Any]]:
