@@ -1,17 +1,23 @@
 """Loads fixtures/questionnaires/questionnaires.yaml: themes, tracks, steps, questionnaires and items.
 
 Idempotent: a questionnaire (code, version) already loaded keeps its items, since responses point at them,
-except their bounds (what the server accepts), which follow the file; a new version in the file becomes the
-current one.
+except their bounds (what the server accepts), which follow the file; the highest version of a code is the
+current one, which new enrolments get (existing responses stay on theirs until a manager migrates them,
+questionnaires/versions.py).
+
+A new version is published either in questionnaires.yaml or as a file of its own in
+fixtures/questionnaires/versions/ (`step:` the step's code, or `global_strategy: true`, and `questionnaire:`);
+fixtures/questionnaires/next/ holds the project's next version, loaded by the simulation and the tests.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convergence.companies.models import Company
@@ -84,10 +90,15 @@ async def _questionnaire(session: AsyncSession, data: dict[str, Any], step_id: i
     if exists is not None:
         await _update_bounds(session, exists, data)
         return 0
-    await session.execute(update(Questionnaire).where(Questionnaire.code == data["code"]).values(current=False))
+    latest = await session.scalar(select(func.max(Questionnaire.version)).where(
+        Questionnaire.code == data["code"]))
+    # A version older than one already loaded (a file added late) joins the library without replacing it.
+    current = latest is None or data["version"] > latest
+    if current:
+        await session.execute(update(Questionnaire).where(Questionnaire.code == data["code"]).values(current=False))
     questionnaire = Questionnaire(code=data["code"], version=data["version"], step_id=step_id,
                                   title_fr=data["title_fr"], title_en=data["title_en"], position=position,
-                                  current=True)
+                                  current=current)
     session.add(questionnaire)
     await session.flush()
     index = 0
@@ -103,6 +114,27 @@ async def _questionnaire(session: AsyncSession, data: dict[str, Any], step_id: i
                 options=item.get("options", []), enable_when=item.get("enable_when"), faq=item.get("faq", []),
                 bounds=bounds_from_fixture(item)))
     return 1
+
+
+async def load_version(session: AsyncSession, document: dict[str, Any]) -> int:
+    """One questionnaire version from a file of its own (its steps and themes already loaded): 1 if added."""
+    data = document.get("questionnaire")
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int) or not data.get("code"):
+        raise ValueError("a version file holds `questionnaire:` with its code and an integer version")
+    step_id = None
+    if not document.get("global_strategy"):
+        step_id = await session.scalar(select(Step.id).where(Step.code == document.get("step")))
+        if step_id is None:
+            raise ValueError(f"questionnaire {data['code']}: unknown step {document.get('step')!r}")
+    position = await session.scalar(select(Questionnaire.position).where(Questionnaire.code == data["code"])
+                                    .order_by(Questionnaire.version.desc()).limit(1))
+    return await _questionnaire(session, data, step_id, position or 0)
+
+
+async def load_version_file(session: AsyncSession, path: Path) -> int:
+    added = await load_version(session, yaml.safe_load(path.read_text(encoding="utf-8")))
+    await session.flush()
+    return added
 
 
 async def load_questionnaires(settings: Settings, session: AsyncSession) -> int:
@@ -125,6 +157,8 @@ async def load_questionnaires(settings: Settings, session: AsyncSession) -> int:
     for position, questionnaire in enumerate(data.get("global_strategy", [])):
         added += await _questionnaire(session, questionnaire, None, position)
     await session.flush()
+    for version_file in sorted((settings.fixtures_dir / "questionnaires" / "versions").glob("*.yaml")):
+        added += await load_version_file(session, version_file)
     for company_id in (await session.scalars(select(Company.id))).all():
         await ensure_global_responses(session, company_id)
     return added

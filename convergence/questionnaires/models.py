@@ -206,3 +206,28 @@ class ResponseRevision(Base):
     theme_scores: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     validated_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+
+class ResponseMigration(Base):
+    """A response moved to a newer version of its questionnaire (questionnaires/versions.py).
+
+    `flags` ({item id: "new" | "changed"}) marks the questions the contributors must look at again; a flag holds
+    while the item's answer has not changed since `response_version` (the response's version the migration
+    wrote, compared with `Response.item_versions`) and the item is not in `confirmed`. `removed` keeps the
+    answers the new version has no place for ({item code: {label_fr, label_en, value, planned}}).
+    """
+
+    __tablename__ = "response_migration"
+    __table_args__ = (UniqueConstraint("response_id", "to_version", name="uq_response_migration_to_version"),)
+
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), index=True)
+    questionnaire_code: Mapped[str] = mapped_column(String(60))
+    from_version: Mapped[int] = mapped_column(Integer)
+    to_version: Mapped[int] = mapped_column(Integer)
+    previous_status: Mapped[str] = mapped_column(String(20))
+    response_version: Mapped[int] = mapped_column(Integer)
+    carried: Mapped[int] = mapped_column(Integer)
+    flags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    confirmed: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
+    removed: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
+    migrated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))

@@ -241,3 +241,123 @@ class ProjectionPoint(msgspec.Struct, kw_only=True):
 
 class ProjectionOut(msgspec.Struct, kw_only=True):
     points: list[ProjectionPoint]
+
+
+# ------------------------------------------------------------------ questionnaire versions and the library
+# (questionnaires/versions.py, questionnaires/library.py)
+
+class LibraryVersionRef(msgspec.Struct, kw_only=True):
+    """One version of a questionnaire: `current` marks the latest, which new enrolments get."""
+
+    id: int
+    version: int
+    title: str
+    title_fr: str
+    items: int
+    current: bool
+
+
+class LibraryEntryOut(msgspec.Struct, kw_only=True):
+    """A questionnaire of the library; `step_code` null: a global-strategy questionnaire."""
+
+    code: str
+    title: str
+    title_fr: str
+    track_code: str | None
+    step_code: str | None
+    latest_version: int
+    versions: list[LibraryVersionRef]
+
+
+class LibraryPage(Page[LibraryEntryOut], kw_only=True):
+    items: list[LibraryEntryOut]
+
+
+class LibraryVersionOut(msgspec.Struct, kw_only=True):
+    """A version of a questionnaire with its items in order (each with its `theme`)."""
+
+    code: str
+    version: int
+    title: str
+    title_fr: str
+    current: bool
+    step_code: str | None
+    versions: list[int]
+    items: list[ItemOut]
+
+
+class ItemDiffOut(msgspec.Struct, kw_only=True):
+    """`kind`: `added`, `removed` or `changed`; for a change, `fields` names what changed (`label`, `type`,
+    `options`, `bounds`); `before` and `after` are the item in each version (null where it is absent)."""
+
+    kind: str
+    code: str
+    fields: list[str]
+    before: ItemOut | None
+    after: ItemOut | None
+
+
+class DiffOut(msgspec.Struct, kw_only=True):
+    code: str
+    from_version: int = msgspec.field(name="from")
+    to_version: int = msgspec.field(name="to")
+    added: int
+    removed: int
+    changed: int
+    changes: list[ItemDiffOut]
+
+
+class FlagOut(msgspec.Struct, kw_only=True):
+    """A question to look at again after a migration: `kind` is `new` or `changed`."""
+
+    item_id: int
+    code: str
+    kind: str
+
+
+class RemovedAnswerOut(msgspec.Struct, kw_only=True):
+    """An answer the new version has no place for, kept in the migration's record: `reason` is `removed` (the
+    question is gone) or `no_longer_accepted` (the changed question does not accept it)."""
+
+    code: str
+    label: str
+    label_fr: str
+    value: Any
+    text: str
+    reason: str
+
+
+class MigratedOut(msgspec.Struct, kw_only=True):
+    """A response moved to the latest version; `back_to_draft`: it was validated and is a draft again (its
+    validated answers kept as a revision)."""
+
+    response_id: int
+    questionnaire_id: int
+    from_version: int
+    to_version: int
+    previous_status: str
+    status: str
+    back_to_draft: bool
+    version: int
+    revision: int
+    maturity: float
+    carried: int
+    flagged: list[FlagOut]
+    removed: list[RemovedAnswerOut]
+
+
+class BulkMigratedOut(msgspec.Struct, kw_only=True):
+    """`skipped_submitted`: responses on an earlier version left as they are, since they await validation."""
+
+    migrated: list[MigratedOut]
+    skipped_submitted: int
+    back_to_draft: int
+
+
+class ConfirmIn(msgspec.Struct, kw_only=True):
+    item_id: Integer = None
+
+
+class FlagsOut(msgspec.Struct, kw_only=True):
+    response_id: int
+    flags: list[FlagOut]
