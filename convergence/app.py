@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from jinja2 import Environment
 from litestar import Litestar
@@ -42,7 +43,10 @@ from convergence.core.web import (
 )
 from convergence.identity.web import authenticate, terms_gate
 from convergence.products.services import products_for_rights
+from convergence.notifications import subscribers as notifications
+from convergence.notifications.pages import remember_unread_notifications
 from convergence.questionnaires.services import subscribe_hooks
+from convergence.referencing.services import subscribe_hooks as subscribe_referencing_hooks
 from convergence.questionnaires.worklist import remember_strategy_access
 from convergence.routes import dependencies, route_handlers
 from convergence.settings import Settings
@@ -66,8 +70,17 @@ def _configure_jinja(settings: Settings, assets: StaticAssets):  # noqa: ANN202
         )
         env.filters.update(FILTERS)  # number, percent, maturity, datetime, time, date (core/formatting.py)
         env.policies["ext.i18n.trimmed"] = True
+        # Templates do not change under a running server (as static files: `StaticAssets`): without this, every
+        # include (one per question on a questionnaire page) stats its file to see whether to compile it again.
+        env.auto_reload = False
 
     return callback
+
+
+async def _before_page(request: Any) -> None:
+    """What the header shows besides the user: the global strategy link, the unread notifications."""
+    await remember_strategy_access(request)
+    await remember_unread_notifications(request)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -76,6 +89,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     logs.install()
     # Identity sits below the domains: they plug in here what it announces or needs from them.
     subscribe_hooks()
+    subscribe_referencing_hooks()
+    notifications.subscribe_hooks(settings)  # notifications from the events; e-mail preferences in the outbox
     read_products_with(products_for_rights)
 
     async def startup(app: Litestar) -> None:
@@ -110,7 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[LanguageMiddleware(), UnitOfWorkMiddleware(), AuthenticationMiddleware(authenticate),
                     CsrfTokenMiddleware()],
         guards=[input_guard, csrf_guard, terms_gate],
-        before_request=remember_strategy_access,
+        before_request=_before_page,
         after_request=commit_on_success,
         # Every answer, those of the router (404, 405) and static files included; the cookies first, since an
         # answer that sets one is marked no-store.

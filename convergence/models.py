@@ -1,11 +1,14 @@
 """Imports every domain's models so that the metadata is complete (Alembic, drift check)."""
 
 from convergence.accounts import models as _accounts  # noqa: F401
+from convergence.attestations import models as _attestations  # noqa: F401
 from convergence.companies import models as _companies  # noqa: F401
 from convergence.companies import team_models as _team  # noqa: F401
 from convergence.faq import models as _faq  # noqa: F401
+from convergence.notifications import models as _notifications  # noqa: F401
 from convergence.products import models as _products  # noqa: F401
 from convergence.questionnaires import models as _questionnaires  # noqa: F401
+from convergence.referencing import models as _referencing  # noqa: F401
 from convergence.review import models as _review  # noqa: F401
 from convergence.core.models import metadata
 

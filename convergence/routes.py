@@ -34,10 +34,33 @@ from convergence.faq.api import FaqApi
 from convergence.faq.pages import FaqPages
 from convergence.review.api import ReviewApi, VendorReviewApi
 from convergence.review.pages import ReviewPages, VendorReviewPages
+from convergence.notifications.api import NotificationsApi
+from convergence.notifications.pages import NotificationPages
+from convergence.notifications.services import NotificationService
+from convergence.questionnaires.api import VersionsApi
+from convergence.questionnaires.library import LibraryPages, LibraryService, VersionPages
+from convergence.questionnaires.versions import VersionService
+from convergence.attestations.api import AttestationsApi, VerifyApi
+from convergence.attestations.pages import AttestationPages, PublicAttestationPages
+from convergence.attestations.services import AttestationService
+from convergence.referencing.api import ReferencingApi
+from convergence.referencing.pages import ReferencingPages
+from convergence.referencing.services import ReferencingService
+from convergence.catalogue.api import CatalogueApi
+from convergence.catalogue.pages import CataloguePages
+from convergence.catalogue.services import CatalogueService
+from convergence.review.applications import ApplicationQueueService
+from convergence.review.applications_web import ApplicationQueueApi, ApplicationQueuePages
 
 
 SERVICES = [AuthService, FaqService, ImportService, JoiningService, OutboxService, PasswordService, ProductService,
             QuestionnaireService, ReviewService, TeamService, TermsService, WorklistService]
+SERVICES += [ApplicationQueueService, CatalogueService]
+SERVICES += [AttestationService]
+SERVICES += [NotificationService]
+SERVICES += [ReferencingService]
+
+SERVICES += [LibraryService, VersionService]
 
 
 def service_parameter(service: type) -> str:
@@ -59,6 +82,10 @@ def _provider(service: type) -> Provide:
 
 
 def route_handlers() -> list[Any]:
-    return [HomePages, SessionViews, JoiningApi, MeApi, JoiningPages, SignInPages, TermsPages, SupportPages, FaqApi, FaqPages,
+    return [LibraryPages, VersionPages, VersionsApi, HomePages, SessionViews, JoiningApi, MeApi, JoiningPages, SignInPages, TermsPages, SupportPages, FaqApi, FaqPages,
             ProductsApi, ProductPages, ProductProgressPages, TeamApi, TeamPages, QuestionnairesApi, QuestionnairePages,
-            ReviewApi, VendorReviewApi, ReviewPages, VendorReviewPages, AccessibilityPages]
+            ReviewApi, VendorReviewApi, ReviewPages, VendorReviewPages, AccessibilityPages,
+            NotificationsApi, NotificationPages,
+            CatalogueApi, CataloguePages, ApplicationQueueApi, ApplicationQueuePages,
+            ReferencingApi, ReferencingPages,
+            AttestationsApi, VerifyApi, AttestationPages, PublicAttestationPages]

@@ -52,13 +52,13 @@ MAX_PAGES = 40  # per role and language: a bound, far above the routes a role re
 # Where each crawl starts: the home page, and the pages no link leads to (the answer to a form, a mailed link).
 START: dict[str, tuple[str, ...]] = {
     "anonymous": ("/", "/login", "/account-request", "/password/forgot", "/account-request/sent",
-                  "/password/set?token=expired", "/login/link?token=expired"),
+                  "/password/set?token=expired", "/login/link?token=expired", "/verify"),
     "support": ("/", "/support/faq-feedback"),
 }
 # Panels a page loads in place (hx-trigger="load") are links without script: the crawl visits those pages too.
-IN_PLACE = {"/responses/{id}": ("/comments", "/market")}
+IN_PLACE = {"/responses/{id}": ("/comments", "/market", "/attestations")}
 SKIPPED_PREFIXES = ("/static/", "/api/", "/schema", "/logout", "/lang", "/health", "/session/")
-SKIPPED_SUFFIXES = (".csv", ".xlsx", ".pdf", ".json", ".yml", ".yaml", "/document")
+SKIPPED_SUFFIXES = (".csv", ".xlsx", ".pdf", ".json", ".yml", ".yaml", "/document", "/public-key")
 
 # In the page: wait until HTMX has nothing in flight (help panels load with hx-trigger="load").
 SETTLE_JS = """() => new Promise(resolve => {
@@ -122,7 +122,10 @@ class Crawl:
 
 def pattern_of(path: str) -> str:
     """/responses/12/comments → /responses/{id}/comments: one route, visited once or twice."""
-    return "/".join("{id}" if part.isdigit() else part for part in path.split("/"))
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] == "library":  # questionnaires are named by code: one of each page is enough
+        parts[2] = "{code}"
+    return "/".join("{id}" if part.isdigit() else part for part in parts)
 
 
 def wanted(url: str, origin: str) -> str | None:
@@ -320,13 +323,16 @@ def test_every_link_shown_leads_to_a_page(crawls, case):
 def test_the_crawl_reaches_each_role_s_pages(crawls):
     """The crawl is not vacuous: each role reaches the pages its work is done on."""
     expected = {
-        "anonymous": {"/", "/login", "/account-request", "/faq"},
+        "anonymous": {"/", "/login", "/account-request", "/faq", "/catalogue"},
         "contributor": {"/", "/products", "/products/{id}", "/responses/{id}", "/team", "/faq"},
         "manager": {"/", "/products", "/products/{id}", "/products/{id}/questionnaires", "/responses/{id}",
-                    "/team", "/team/members/{id}/rights", "/strategy"},
-        "reviewer": {"/", "/review", "/review/products/{id}"},
+                    "/team", "/team/members/{id}/rights", "/strategy", "/library", "/library/{code}"},
+        "reviewer": {"/", "/review", "/review/products/{id}", "/review/applications", "/catalogue"},
         "support": {"/", "/support/requests", "/support/requests/{id}", "/support/outbox", "/support/terms"},
     }
+    # The notification centre (header link) and its e-mail preferences, for every vendor user (notifications/).
+    for role in ("contributor", "manager"):
+        expected[role] |= {"/notifications", "/notifications/preferences"}
     for role, patterns in expected.items():
         reached = {v.pattern for v in crawls[f"{role}-fr"].visits}
         assert patterns <= reached, f"{role} did not reach {sorted(patterns - reached)}; reached {sorted(reached)}"
@@ -404,3 +410,104 @@ def test_questionnaire_states_have_no_axe_violation(browser, seeded, records, de
         record.seconds = time.monotonic() - started
     fail_on_violations(f"questionnaire states, {lang}", record.visits)
     fail_on_width(f"questionnaire states, {lang}", record.visits)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_attestation_pages_have_no_axe_violation(browser, seeded, records, demo_responses, lang):
+    """A maturity attestation of the demo's validated response: its public page and /verify with each answer
+    (valid, unknown, malformed), for a visitor; the response's attestations for the manager."""
+    started = time.monotonic()
+    response_id = demo_responses["validated"]
+    with httpx.Client(base_url=seeded, timeout=30) as api:
+        headers = bearer(api, ROLES["manager"][0], DEMO_PASSWORD)
+        published = api.post(f"/api/v1/responses/{response_id}/attestations", headers=headers)
+        assert published.status_code in (201, 409), published.text  # 409: published by the other language's run
+        listed = api.get(f"/api/v1/responses/{response_id}/attestations", headers=headers).json()["items"]
+        attestation = next(a for a in listed if a["status"] == "valid")
+    record = records[f"attestations-{lang}"] = Crawl("anonymous", lang)
+    page = open_page(browser, seeded, "anonymous", lang)
+    try:
+        public = urlsplit(attestation["url"]).path
+        for address in (public, f"/verify?code={attestation['code']}", "/verify?code=2222-2222-2222",
+                        "/verify?code=abc"):
+            record.visits.append(inspect(page, address, page.goto(address).status, linked=False))
+    finally:
+        page.context.close()
+    page = open_page(browser, seeded, "manager", lang)
+    try:
+        address = f"/responses/{response_id}/attestations"
+        record.visits.append(inspect(page, address, page.goto(address).status))
+    finally:
+        page.context.close()
+        record.seconds = time.monotonic() - started
+    fail_on_violations(f"attestation pages, {lang}", record.visits)
+    fail_on_width(f"attestation pages, {lang}", record.visits)
+
+
+def _mes_value(item: dict[str, Any], wanted: dict[str, Any]) -> Any:
+    """An answer of the item's type that also meets the conditions other items set on it."""
+    if item["code"] in wanted:
+        return wanted[item["code"]]
+    options = [o["value"] for o in item.get("options") or []]
+    return {"boolean": True, "choice": options[-1] if options else None, "multi_choice": options[:1],
+            "text": "Réponse", "number": 1, "date": "2026-01-31"}[item["type"]]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_referencing_pages_have_no_axe_violation(browser, seeded, records, lang):
+    """Mon Espace Santé referencing (referencing/): the vendor's page of a product with its filing form (and
+    after a refused filing), the application as the vendor sees it, and as a reviewer with the verdict,
+    request-for-information and decision forms (and after a decision refused for its missing verdicts)."""
+    started = time.monotonic()
+    with httpx.Client(base_url=seeded, timeout=30) as api:
+        headers = bearer(api, ROLES["manager"][0], DEMO_PASSWORD)
+        company = api.get("/api/v1/me", headers=headers).json()["company_id"]
+        created = api.post(f"/api/v1/companies/{company}/products", headers=headers, json={
+            "name": f"Carnet Accessible {lang}", "os": "Android", "device": "Mobile", "edition": "", "version": "1",
+            "kind": "base", "base_product_ids": [], "commercial_name": f"Carnet Accessible {lang}"})
+        assert created.status_code == 201, created.text
+        product = created.json()["id"]
+        tracks = api.get("/api/v1/tracks", headers=headers).json()["items"]
+        step = next(s for t in tracks for s in t["steps"] if s["code"] == "mes-without-exchange")
+        assert api.put(f"/api/v1/products/{product}/steps", headers=headers,
+                       json={"step_ids": [step["id"]]}).status_code == 200
+        items = {q["id"]: q["items"] for q in step["questionnaires"]}
+        for row in api.get(f"/api/v1/products/{product}/responses", headers=headers).json()["items"]:
+            questions = items[row["questionnaire_id"]]
+            by_code = {i["code"]: i for i in questions}
+            wanted = {i["enable_when"]["item"]: i["enable_when"].get("equals", True) for i in questions
+                      if i.get("enable_when") and i["enable_when"]["item"] in by_code}
+            answers = {str(i["id"]): _mes_value(i, wanted) for i in questions}
+            assert api.patch(f"/api/v1/responses/{row['id']}/answers", headers=headers,
+                             json={"version": row["version"], "answers": answers}).status_code == 200
+            assert api.post(f"/api/v1/responses/{row['id']}/submit", headers=headers).status_code == 200
+            assert api.post(f"/api/v1/responses/{row['id']}/validate", headers=headers).status_code == 200
+    record = records[f"referencing-{lang}"] = Crawl("manager", lang)
+    page = open_page(browser, seeded, "manager", lang)
+    try:
+        address = f"/products/{product}/referencing"
+        record.visits.append(inspect(page, address, page.goto(address).status))
+        page.fill("#f-commercial_name", "")
+        status = post(page, "form.referencing-form button[type=submit]")
+        record.visits.append(inspect(page, f"{address} (filed without a name nor a category)", status))
+        page.fill("#f-commercial_name", f"Carnet Accessible {lang}")
+        page.fill("#f-description", "Un carnet de santé pour les patients.")
+        page.select_option("#f-category", "chronic")
+        post(page, "form.referencing-form button[type=submit]")
+        application = page.url.split("?")[0]
+        record.visits.append(inspect(page, urlsplit(application).path, 200))
+    finally:
+        page.context.close()
+    page = open_page(browser, seeded, "reviewer", lang)
+    try:
+        address = urlsplit(application).path
+        record.visits.append(inspect(page, address, page.goto(address).status))
+        post(page, "form[action$='/assign'] button")  # under review: the decision form is offered
+        page.check("#decision-refused")
+        status = post(page, "form[action$='/decision'] button")
+        record.visits.append(inspect(page, f"{address} (decision before every verdict)", status))
+    finally:
+        page.context.close()
+        record.seconds = time.monotonic() - started
+    fail_on_violations(f"referencing pages, {lang}", record.visits)
+    fail_on_width(f"referencing pages, {lang}", record.visits)

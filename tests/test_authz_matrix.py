@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from convergence.accounts.models import AccountRequest, AccountRequestDocument, ApiToken, Role, User, UserSession
 from convergence.app import create_app
+from convergence.attestations import signing
+from convergence.attestations.models import Attestation
 from convergence.companies.team_models import Invitation, MemberRight
 from convergence.core.db import unit_of_work
 from convergence.core.models import OutboxMessage, utcnow
@@ -36,6 +38,8 @@ from tests.factories import make_company, make_user
 from convergence.fixtures import load_terms
 from convergence.faq.fixtures import load_faq
 from convergence.faq.models import FaqEntry
+from convergence.notifications.models import Notification
+from convergence.referencing.models import ApplicationAttachment, ReferencingApplication
 from sqlalchemy import select
 
 MATRIX: dict[str, str] = {
@@ -127,6 +131,22 @@ MATRIX: dict[str, str] = {
     "POST /products/{product_id}/versions/new": "product:edit",
     # Tracks, questionnaires, responses
     "GET /api/v1/tracks": "signed_in",
+    # Questionnaire versions and the library (questionnaires/versions.py, library.py).
+    "GET /library": "signed_in",
+    "GET /library/{code}": "signed_in",
+    "GET /library/{code}/versions/{version}": "signed_in",
+    "GET /library/{code}/diff": "signed_in",
+    "POST /library/migrate": "manager",
+    "GET /api/v1/library": "signed_in",
+    "GET /api/v1/library/{code}/versions/{version}": "signed_in",
+    "GET /api/v1/library/{code}/diff": "signed_in",
+    "POST /api/v1/responses/{response_id}/migrate": "product:manager",
+    "POST /api/v1/products/{product_id}/migrate": "product:manager",
+    "POST /api/v1/companies/{company_id}/migrate": "manager",
+    "POST /api/v1/responses/{response_id}/confirm": "product:edit",
+    "POST /responses/{response_id}/migrate": "product:manager",
+    "POST /responses/{response_id}/confirm": "product:edit",
+    "POST /products/{product_id}/questionnaires/migrate": "product:manager",
     "PUT /api/v1/products/{product_id}/steps": "product:edit",
     "GET /api/v1/products/{product_id}/responses": "product:read",
     "GET /api/v1/companies/{company_id}/responses": "global:read",
@@ -156,6 +176,38 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/faq/{entry_id}": "public",
     "POST /api/v1/faq/{entry_id}/feedback": "public",
     "GET /support/faq-feedback": "support",
+    # The public Mon Espace Santé catalogue (catalogue/): anyone reads the referenced products.
+    "GET /catalogue": "public",
+    "GET /catalogue/{listing_id}": "public",
+    "GET /api/v1/catalogue": "public",
+    "GET /api/v1/catalogue/{listing_id}": "public",
+    # The referencing applications queue (review/applications*.py): ANS staff.
+    "GET /review/applications": "ans",
+    "GET /api/v1/review/applications": "ans",
+    # Mon Espace Santé referencing (referencing/): a vendor files (managers) and follows its products'
+    # applications; ANS reads them all, and reviewers verify and decide.
+    "GET /api/v1/referencing/categories": "signed_in",
+    "GET /api/v1/referencing/applications": "signed_in",
+    "GET /api/v1/products/{product_id}/referencing-applications": "product:read",
+    "POST /api/v1/products/{product_id}/referencing-applications": "product:manager",
+    "GET /api/v1/referencing/applications/{application_id}": "application:read",
+    "GET /api/v1/referencing/applications/{application_id}/attachments/{attachment_id}": "application:read",
+    "POST /api/v1/referencing/applications/{application_id}/assign": "reviewer",
+    "POST /api/v1/referencing/applications/{application_id}/verdicts": "reviewer",
+    "POST /api/v1/referencing/applications/{application_id}/request-info": "reviewer",
+    "POST /api/v1/referencing/applications/{application_id}/decision": "reviewer",
+    "POST /api/v1/referencing/applications/{application_id}/reopen": "product:manager",
+    "POST /api/v1/referencing/applications/{application_id}/resubmit": "product:manager",
+    "GET /products/{product_id}/referencing": "product:read",
+    "POST /products/{product_id}/referencing": "product:manager",
+    "GET /referencing/applications/{application_id}": "application:read",
+    "GET /referencing/applications/{application_id}/attachments/{attachment_id}": "application:read",
+    "POST /referencing/applications/{application_id}/assign": "reviewer",
+    "POST /referencing/applications/{application_id}/verdicts": "reviewer",
+    "POST /referencing/applications/{application_id}/request-info": "reviewer",
+    "POST /referencing/applications/{application_id}/decision": "reviewer",
+    "POST /referencing/applications/{application_id}/reopen": "product:manager",
+    "POST /referencing/applications/{application_id}/resubmit": "product:manager",
     # ANS review: support and reviewers read every company's products; only reviewers comment.
     # Vendors read the comments on their responses and the anonymised market averages.
     "GET /review": "ans",
@@ -172,6 +224,28 @@ MATRIX: dict[str, str] = {
     "GET /responses/{response_id}/comments": "product:read",
     "GET /responses/{response_id}/market": "product:read",
     "GET /api/v1/market/themes": "member",
+    # Maturity attestations: managers publish and revoke; whoever holds the address or the code reads it.
+    "POST /api/v1/responses/{response_id}/attestations": "product:manager",
+    "GET /api/v1/responses/{response_id}/attestations": "product:read",
+    "POST /api/v1/attestations/{attestation_id}/revoke": "product:manager",
+    "GET /api/v1/verify/{verification_code}": "public",
+    "GET /responses/{response_id}/attestations": "product:read",
+    "POST /responses/{response_id}/attestations": "product:manager",
+    "POST /attestations/{attestation_id}/revoke": "product:manager",
+    "GET /attestations/{token}": "public",
+    "GET /attestations/public-key": "public",
+    "GET /verify": "public",
+    # Notifications: everyone signed in has a centre; a notification is its recipient's only (others: 404).
+    "GET /notifications": "signed_in",
+    "POST /notifications/{notification_id}/read": "recipient",
+    "POST /notifications/read-all": "signed_in",
+    "GET /notifications/preferences": "signed_in",
+    "POST /notifications/preferences": "signed_in",
+    "GET /api/v1/notifications": "signed_in",
+    "POST /api/v1/notifications/{notification_id}/read": "recipient",
+    "POST /api/v1/notifications/read-all": "signed_in",
+    "GET /api/v1/me/notification-preferences": "signed_in",
+    "PUT /api/v1/me/notification-preferences": "signed_in",
 }
 
 ROLES = ("anonymous", "support", "reviewer", "manager", "contributor", "contributor_read", "contributor_edit",
@@ -276,8 +350,51 @@ async def build_world(settings: Any, db: async_sessionmaker[AsyncSession]) -> Wo
             session.add(response)
             await session.flush()
             responses[key] = response.id
+        # An attestation on each response: its public address and code are open to anyone, revoking is the
+        # managers' (attestations/).
+        attestations = {}
+        for n, key in enumerate(("own", "foreign")):
+            attestation = Attestation(
+                company_id=(own if key == "own" else foreign).id, response_id=responses[key], response_revision=1,
+                response_version=0, token=f"matrix-attestation-token-{key}-0123456789abcdef", code=f"ABCDEFGHJKM{n + 2}",
+                live_key=None, facts="{}", signature=signing.sign(settings.secret_key, "{}"),
+                key_id=signing.key_id(settings.secret_key))
+            session.add(attestation)
+            await session.flush()
+            attestations[key] = attestation
+        # A notification of our manager ("own") and one of the outsider ("foreign"): only its recipient reads it.
+        notifications = {}
+        for key, recipient in (("own", users["manager"]), ("foreign", users["outsider"])):
+            notification = Notification(user_id=recipient.id, company_id=recipient.company_id, kind="rights_changed",
+                                        data={}, link="/products", mail="immediate")
+            session.add(notification)
+            await session.flush()
+            notifications[key] = notification.id
+        # A referenced application of each company: what the public catalogue lists (catalogue/).
+        listings = {}
+        for key, company, prod in (("own", own, own_product), ("foreign", foreign, foreign_product)):
+            listing = ReferencingApplication(
+                company_id=company.id, product_id=prod.id, step_code=step.code, status="referenced",
+                commercial_name=f"Service {key}", description="d", category="other", contact_name="c",
+                contact_email="c@example.org", snapshot={}, filed_at=utcnow(), decided_at=utcnow())
+            session.add(listing)
+            await session.flush()
+            listings[key] = listing.id
+        # Each referenced application carries a PDF (referencing/: read with the application).
+        attachments = {}
+        for key, application_id in listings.items():
+            attachment = ApplicationAttachment(application_id=application_id, filename="a.pdf",
+                                               content_type="application/pdf", size=14, sha256="0" * 64,
+                                               content=b"%PDF-1.4\n%%EOF\n")
+            session.add(attachment)
+            await session.flush()
+            attachments[key] = attachment.id
         missing = 987654
         ids = {
+            "listing_id": listings | {"missing": missing},
+            "application_id": listings | {"missing": missing},
+            "attachment_id": attachments | {"missing": missing},
+            "notification_id": notifications | {"missing": missing},
             "company_id": {"own": own.id, "foreign": foreign.id, "missing": missing},
             "user_id": {"own": target.id, "foreign": foreign_member.id, "missing": missing},
             "product_id": {"own": own_product.id, "foreign": foreign_product.id, "missing": missing},
@@ -286,7 +403,15 @@ async def build_world(settings: Any, db: async_sessionmaker[AsyncSession]) -> Wo
             "message_id": {"own": message.id, "foreign": message.id, "missing": missing},
             "response_id": {"own": responses["own"], "foreign": responses["foreign"], "missing": missing},
             "entry_id": {"own": faq_ids[0], "foreign": faq_ids[1], "missing": missing},
+            # The library is reference data: the same questionnaire for everyone, a missing one 404.
+            "code": {"own": "q", "foreign": "q", "missing": "absent"},  # type: ignore[dict-item]
+            "version": {"own": 1, "foreign": 1, "missing": missing},
             "place": {"own": "team", "foreign": "products", "missing": "nowhere"},  # type: ignore[dict-item]
+            "attestation_id": {key: a.id for key, a in attestations.items()} | {"missing": missing},
+            "token": {key: a.token for key, a in attestations.items()}  # type: ignore[dict-item]
+            | {"missing": "matrix-attestation-token-missing-0123456789"},
+            "verification_code": {key: a.code for key, a in attestations.items()}  # type: ignore[dict-item]
+            | {"missing": "ZZZZZZZZZZZZ"},
         }
         return World(ids=ids, tokens=tokens)
 
@@ -299,8 +424,16 @@ def expected(rule: str, role: str, target: str, scoped: bool = True) -> str:
         return "notfound" if target == "missing" else "allow"
     if not signed:
         return "auth"
+    if rule == "recipient":
+        recipient = {"own": "manager", "foreign": "outsider"}.get(target)
+        return "allow" if role == recipient else "notfound"
     if rule == "signed_in":
-        return "allow"
+        return "notfound" if target == "missing" else "allow"
+    if rule == "application:read":
+        # ANS reads every application; a vendor, those of its products it holds a right on.
+        if role in ("support", "reviewer"):
+            return "notfound" if target == "missing" else "allow"
+        rule = "product:read"
     if rule in ("support", "ans", "reviewer"):
         allowed = role == rule or (rule == "ans" and role in ("support", "reviewer"))
         if not allowed:

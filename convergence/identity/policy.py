@@ -64,22 +64,40 @@ class Permission(StrEnum):
     PRODUCT_EDIT = "product:edit"  # the product's record, its steps, its answers; submit
     RESPONSE_VALIDATE = "response:validate"  # validate or return a submitted response
     RESPONSES_REOPEN = "responses:reopen"
+    RESPONSES_MIGRATE = "responses:migrate"  # move responses to the latest version of their questionnaire
+    # Mon Espace Santé referencing (convergence/referencing): a vendor reads its products' applications and
+    # files them (a manager); ANS reads every application and verifies and decides it (a reviewer).
+    APPLICATION_READ = "application:read"
+    APPLICATION_FILE = "application:file"
+    REFERENCING_READ_ALL = "referencing:read_all"
+    REFERENCING_REVIEW = "referencing:review"
+    # Publish or revoke the public attestation of a validated response: the company speaks to its customers.
+    ATTESTATION_PUBLISH = "attestation:publish"
+    # One's own notifications and e-mail preference (target: none; a service reads only the actor's own rows).
+    NOTIFICATIONS_OWN = "notifications:own"
 
 
 _VENDOR = frozenset({
     Permission.COMPANY_READ, Permission.TEAM_READ, Permission.TEAM_INVITE, Permission.INVITATION_WITHDRAW,
     Permission.PRODUCTS_CREATE, Permission.PRODUCT_READ, Permission.PRODUCT_EDIT, Permission.RESPONSE_VALIDATE,
+    Permission.APPLICATION_READ,
 })
+# Everyone signed in, ANS staff included, has their own notification centre (never company-scoped).
+_OWN = frozenset({Permission.NOTIFICATIONS_OWN})
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    Role.SUPPORT: frozenset({
+    Role.SUPPORT: _OWN | frozenset({
         Permission.ACCOUNT_REQUESTS_REVIEW, Permission.OUTBOX_READ, Permission.OUTBOX_RETRY,
         Permission.TERMS_PUBLISH, Permission.COMPANIES_READ_ALL, Permission.REVIEW_READ, Permission.FAQ_FEEDBACK_READ,
+        Permission.REFERENCING_READ_ALL,
     }),
-    Role.REVIEWER: frozenset({Permission.COMPANIES_READ_ALL, Permission.REVIEW_READ, Permission.REVIEW_COMMENT}),
-    Role.MANAGER: _VENDOR | {Permission.TEAM_MANAGE, Permission.PRODUCTS_ALL, Permission.RESPONSES_REOPEN},
+    Role.REVIEWER: _OWN | frozenset({Permission.COMPANIES_READ_ALL, Permission.REVIEW_READ, Permission.REVIEW_COMMENT,
+                              Permission.REFERENCING_READ_ALL, Permission.REFERENCING_REVIEW}),
+    Role.MANAGER: _VENDOR | _OWN | {Permission.TEAM_MANAGE, Permission.PRODUCTS_ALL, Permission.RESPONSES_REOPEN,
+                             Permission.ATTESTATION_PUBLISH, Permission.APPLICATION_FILE,
+                             Permission.RESPONSES_MIGRATE},
     # A contributor's product actions are bounded by the levels they hold (LEVEL_NEEDED).
-    Role.CONTRIBUTOR: _VENDOR,
+    Role.CONTRIBUTOR: _VENDOR | _OWN,
 }
 
 LEVEL_NEEDED: dict[Permission, Level] = {
@@ -87,12 +105,18 @@ LEVEL_NEEDED: dict[Permission, Level] = {
     Permission.PRODUCT_EDIT: Level.EDIT,
     Permission.RESPONSE_VALIDATE: Level.VALIDATE,
     Permission.RESPONSES_REOPEN: Level.READ,
+    Permission.RESPONSES_MIGRATE: Level.READ,
+    Permission.APPLICATION_READ: Level.READ,
+    Permission.APPLICATION_FILE: Level.VALIDATE,
+    Permission.ATTESTATION_PUBLISH: Level.VALIDATE,
 }
 
 # Open to the object's owner with the first permission, and to anyone with the second.
 OWNER_OVERRIDE: dict[Permission, Permission] = {Permission.INVITATION_WITHDRAW: Permission.TEAM_MANAGE}
 
-COMPANY_SCOPED = _VENDOR | {Permission.TEAM_MANAGE, Permission.PRODUCTS_ALL, Permission.RESPONSES_REOPEN}
+COMPANY_SCOPED = _VENDOR | {Permission.TEAM_MANAGE, Permission.PRODUCTS_ALL, Permission.RESPONSES_REOPEN,
+                            Permission.ATTESTATION_PUBLISH, Permission.APPLICATION_FILE,
+                            Permission.RESPONSES_MIGRATE}
 
 
 class Actor(Protocol):

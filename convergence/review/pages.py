@@ -12,11 +12,12 @@ from litestar.di import NamedDependency
 
 from convergence.core.charts import chart
 from convergence.core.errors import DomainError, Invalid, NotFound
-from convergence.core.pages import form_errors, redirect, render
+from convergence.core.pages import form_errors, is_htmx, redirect, render
 from convergence.core.params import FromPath
 from convergence.identity.policy import Permission
 from convergence.identity.web import requires, signed_in
 from convergence.questionnaires.services import localized
+from convergence.review.applications import ApplicationQueueService
 from convergence.review.filters import PAGE_SIZE, SORTS, STATUSES, Filters, parse_filters, parse_page
 from convergence.review.services import ReviewService
 from convergence.review.views import key_figures, response_menu, selected_response, status_chart, theme_chart
@@ -31,7 +32,8 @@ class ReviewPages(Controller):
     include_in_schema = False
 
     @get("/review")
-    async def dashboard(self, review_service: NamedDependency[ReviewService], request: Request[Any, Any, Any]) -> Any:
+    async def dashboard(self, review_service: NamedDependency[ReviewService], request: Request[Any, Any, Any],
+                        application_queue_service: NamedDependency[ApplicationQueueService]) -> Any:
         params = dict(request.query_params)
         errors: dict[str, str] = {}
         status = 200
@@ -53,6 +55,7 @@ class ReviewPages(Controller):
             "filters": filters, "form": {k: params.get(k, "") for k in (
                 "track", "step", "status", "company", "q", "min_maturity", "max_maturity", "sort")},
             "errors": errors, "rows": rows, "total": total, "page": page, "pages": pages,
+            "row_versions": await review_service.row_versions(rows),  # questionnaires/versions.py
             "pager_base": _href("/review", query) + ("&" if query else "?"),
             "csv_href": _href("/api/v1/review/export.csv", query),
             "xlsx_href": _href("/api/v1/review/export.xlsx", query),
@@ -60,6 +63,8 @@ class ReviewPages(Controller):
             "status_chart": status_chart(charts["steps"]), "theme_chart": theme_chart(charts["themes"]),
             "key_figures": key_figures(charts["steps"], charts["themes"]),
             "localized": localized, **await review_service.choices(),
+            # The referencing applications queue's figures, beside the market's (review/applications.py).
+            "applications": None if is_htmx(request) else await application_queue_service.summary(),
         }
         return render(request, "review/dashboard.html", context, partial="review/_results.html", status=status)
 

@@ -36,12 +36,15 @@ ROLE_TABLE = {
     P.REVIEW_READ:             "y y - -",
     P.REVIEW_COMMENT:          "- y - -",
     P.FAQ_FEEDBACK_READ:       "y - - -",
+    P.REFERENCING_READ_ALL:    "y y - -",
+    P.REFERENCING_REVIEW:      "- y - -",
     P.COMPANY_READ:            "- - y y",
     P.TEAM_READ:               "- - y y",
     P.TEAM_INVITE:             "- - y y",
     P.TEAM_MANAGE:             "- - y -",
     P.PRODUCTS_CREATE:         "- - y y",
     P.PRODUCTS_ALL:            "- - y -",
+    P.NOTIFICATIONS_OWN:       "y y y y",
 }
 ROLES = (Role.SUPPORT, Role.REVIEWER, Role.MANAGER, Role.CONTRIBUTOR)
 CELLS = [(permission, role, mark == "y") for permission, row in ROLE_TABLE.items()
@@ -92,6 +95,10 @@ PRODUCT_TABLE = {
     P.PRODUCT_EDIT:       ("404",   "403 403",   "y y",       "y y"),
     P.RESPONSE_VALIDATE:  ("404",   "403 403",   "403 403",   "y y"),
     P.RESPONSES_REOPEN:   ("404",   "403 y",     "403 y",     "403 y"),
+    P.RESPONSES_MIGRATE:  ("404",   "403 y",     "403 y",     "403 y"),
+    P.APPLICATION_READ:   ("404",   "y y",       "y y",       "y y"),
+    P.APPLICATION_FILE:   ("404",   "403 403",   "403 403",   "403 y"),
+    P.ATTESTATION_PUBLISH: ("404",  "403 403",   "403 403",   "403 y"),
 }
 LEVELS = (None, Level.READ, Level.EDIT, Level.VALIDATE)
 
