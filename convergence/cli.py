@@ -1,10 +1,14 @@
-"""The `convergence` command: serve, db upgrade/backup/restore, fixtures load, users create, demo load."""
+"""The `convergence` command: serve, db upgrade/backup/restore, fixtures load, users create, demo load,
+simulate, review export. Long commands draw a progress bar on stderr when it is a terminal."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,16 +20,46 @@ def main() -> None:
     """Convergence simulator administration."""
 
 
+def terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def progress_bar(length: int, label: str) -> Any:
+    """A progress bar on stderr, drawn only on a terminal: what a script or a log captures stays the command's
+    result alone (stdout), without a bar's redrawn lines."""
+    return click.progressbar(length=length, label=label, file=sys.stderr, hidden=not terminal(),
+                             show_pos=True)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the application with uvicorn."""
-    import uvicorn
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256))
+@click.option("--server", "server_name", type=click.Choice(["granian", "uvicorn"]), default="granian",
+              show_default=True, help="The ASGI server; Granian was chosen by measurement (bench/asgi.py).")
+def serve(host: str, port: int, workers: int, server_name: str) -> None:
+    """Serve the application (Granian by default, uvicorn on request), in `workers` processes."""
+    settings = Settings.from_env()
+    if not settings.is_sqlite and not os.environ.get("CONVERGENCE_SECRET_KEY"):
+        # The key file under var/ is local to this host: a second host would make its own, and the sessions,
+        # CSRF tokens and e-mailed links of one would be refused by the other.
+        click.echo("Error: on a shared database set CONVERGENCE_SECRET_KEY (the same on every server, e.g. "
+                   "`openssl rand -base64 48`); a key generated on one host is unknown to the others.", err=True)
+        sys.exit(1)
+    target = "convergence.app:create_app"
+    if server_name == "uvicorn":
+        import uvicorn
 
-    uvicorn.run("convergence.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, log_level="info")
+        uvicorn.run(target, factory=True, host=host, port=port, workers=workers, proxy_headers=False,
+                    log_level="info")
+        return
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    # The access log shows the path without its query string, where password and sign-in links carry tokens.
+    # A worker that dies is started again, as a supervisor would: the others keep serving meanwhile.
+    Granian(target, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
+            log_access=True, respawn_failed_workers=True).serve()
 
 
 @main.group()
@@ -115,11 +149,29 @@ def fixtures() -> None:
 @fixtures.command("load")
 def fixtures_load() -> None:
     """Load the reference data (terms of use, FAQ, questionnaires). Safe to run again."""
-    from convergence.fixtures import load_all
+    from convergence.fixtures import loaders
 
-    summary = asyncio.run(load_all(Settings.from_env()))
+    steps = loaders()
+    with progress_bar(len(steps), "Loading the reference data") as bar:
+        summary = asyncio.run(_load_fixtures(Settings.from_env(), steps, bar.update))
     for name, count in summary.items():
         click.echo(f"{name}: {count} new")
+
+
+async def _load_fixtures(settings: Settings, steps: dict[str, Any], advance: Callable[[int], None]) -> dict[str, int]:
+    """fixtures.load_all, one loader at a time so that the bar moves: the same single transaction."""
+    from convergence.core.db import create_engine, create_sessionmaker, unit_of_work
+
+    engine = create_engine(settings)
+    try:
+        summary: dict[str, int] = {}
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            for name, loader in steps.items():
+                summary[name] = await loader(settings, session)
+                advance(1)
+        return summary
+    finally:
+        await engine.dispose()
 
 
 @main.group()
@@ -182,17 +234,126 @@ def mail_send() -> None:
     click.echo(f"{outcomes['sent']} sent, {outcomes['queued']} to retry later, {outcomes['failed']} failed.")
 
 
+@mail.command("digest")
+def mail_digest() -> None:
+    """Send the daily digests of notifications for every finished day not yet sent (idempotent)."""
+    from convergence.notifications.digest import run_digest
+
+    click.echo(f"{asyncio.run(run_digest(Settings.from_env()))} digest e-mails queued.")
+
+
 @main.command()
 @click.option("--companies", default=20, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", default=1, show_default=True, type=int)
-def simulate(companies: int, seed: int) -> None:
+@click.option("--life/--no-life", default=True, show_default=True,
+              help="Then referencing applications, attestations, a questionnaire's next version, notifications.")
+def simulate(companies: int, seed: int, life: bool) -> None:
     """Populate a reproducible market of vendors (needs `fixtures load` first)."""
     from convergence.simulation import SIMULATION_PASSWORD, simulate as run
 
-    summary = asyncio.run(run(Settings.from_env(), companies, seed))
+    with progress_bar(companies, "Simulating the market (companies)") as bar:
+        summary = asyncio.run(run(Settings.from_env(), companies, seed, on_progress=bar.update, life=life))
     click.echo(f"Simulated {summary.companies} companies, {summary.users} users, {summary.products} products, "
-               f"{summary.responses} responses {dict(sorted(summary.statuses.items()))}.")
+               f"{summary.responses} responses {dict(sorted(summary.statuses.items()))}; "
+               f"{summary.applications} referencing applications, {summary.attestations} attestations, "
+               f"{summary.migrated} responses moved to a new questionnaire version, "
+               f"{summary.notifications} notifications.")
     click.echo(f"Simulated users sign in with the password {SIMULATION_PASSWORD}.")
+
+
+@main.group()
+def review() -> None:
+    """The ANS review of every vendor."""
+
+
+@review.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default=None,
+              help="Default: from the output file's extension.")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--as", "email", required=True, help="The ANS reviewer or support account the export is read as "
+              "(its rights apply).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True,
+              help="Status labels and decimal mark.")
+@click.option("--track", default="", help="A track's code or number.")
+@click.option("--step", default="", help="A step's number.")
+@click.option("--status", default="", help="not_started, draft, submitted or validated.")
+@click.option("--company", default="", help="A company's number.")
+@click.option("--q", default="", help="Text searched in company and product names.")
+@click.option("--min-maturity", default="")
+@click.option("--max-maturity", default="")
+@click.option("--sort", default="", help="company, product, step, status, maturity or validated_at; - for "
+              "descending.")
+def review_export(fmt: str | None, output: Path, email: str, lang: str, **raw: str) -> None:
+    """Write the review's rows (the dashboard's filters) to a CSV or XLSX file, streamed: the same document as the
+    dashboard's export buttons, whatever the size of the market."""
+    from convergence.core.errors import DomainError
+
+    fmt = fmt or output.suffix.lstrip(".").lower()
+    if fmt not in ("csv", "xlsx"):
+        click.echo("Error: give --format csv or xlsx, or an output file ending in .csv or .xlsx.", err=True)
+        sys.exit(2)
+    # Written beside the target and renamed at the end: an export that fails leaves no half file under its name.
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        rows = asyncio.run(_review_export(Settings.from_env(), email, fmt, lang, raw, partial))
+    except DomainError as exc:
+        partial.unlink(missing_ok=True)
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(output)
+    click.echo(f"{rows} rows written to {output}.")
+
+
+async def _review_export(settings: Settings, email: str, fmt: str, language: str, raw: dict[str, str],
+                         path: Path) -> int:
+    from sqlalchemy import select
+
+    from convergence.accounts.models import User
+    from convergence.core.db import create_engine, create_sessionmaker
+    from convergence.core.errors import NotFound
+    from convergence.core.i18n import load_catalogues, set_language
+    from convergence.identity.context import Context
+    from convergence.review.exports import csv_chunks, xlsx_chunks
+    from convergence.review.filters import parse_filters
+    from convergence.review.queries import ReviewQueries
+    from convergence.review.services import EXPORT_BATCH, ReviewService
+    from convergence.review.views import review_row
+
+    load_catalogues(settings.locale_dir)
+    set_language(language)
+    filters = parse_filters(raw)
+    engine = create_engine(settings)
+    written = 0
+    try:
+        async with create_sessionmaker(engine)() as session:
+            actor = await session.scalar(select(User).where(User.email == email.strip().lower(),
+                                                            User.active.is_(True)))
+            if actor is None:
+                raise NotFound("No active account has this e-mail address.")
+            # The service checks the account's right to read the review (403 otherwise) and counts the rows;
+            # the rows are then streamed from a server-side cursor, one batch in memory at a time.
+            _page, total = await ReviewService(Context(session=session, settings=settings, actor=actor)).rows(
+                filters, 0, 0)
+
+            with progress_bar(total, f"Exporting {total} rows") as bar:
+                async def batches() -> Any:
+                    nonlocal written
+                    async for rows in ReviewQueries(session).stream_rows(filters, EXPORT_BATCH):
+                        built = [review_row(row) for row in rows]
+                        written += len(built)
+                        bar.update(len(built))
+                        yield built
+
+                chunks = csv_chunks(batches(), language) if fmt == "csv" else xlsx_chunks(batches())
+                with path.open("wb") as fh:
+                    async for chunk in chunks:
+                        fh.write(chunk)
+    finally:
+        await engine.dispose()
+    return written
 
 
 if __name__ == "__main__":

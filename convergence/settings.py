@@ -26,9 +26,18 @@ def _secret_key(root: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Several servers may start at once on a fresh var/: the key is written whole to a private file and linked
+    # into place, which fails if another process got there first; then every process reads the winner's key.
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    draft = path.with_name(f".secret.key.{os.getpid()}.{secrets.token_hex(4)}")
+    draft.touch(mode=0o600)
+    try:
+        draft.write_text(key)
+        os.link(draft, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        draft.unlink(missing_ok=True)
     return key
 
 

@@ -5,18 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from convergence.accounts.models import User
+from convergence.attestations.models import Attestation
+from convergence.notifications.models import Notification
+from convergence.referencing.models import ReferencingApplication
 from convergence.companies.models import Company
 from convergence.core.db import unit_of_work
 from convergence.fixtures import load_terms
 from convergence.products.models import Kind, Product, product_base_link
 from convergence.questionnaires import engine
 from convergence.questionnaires.fixtures import load_questionnaires
-from convergence.questionnaires.models import Item, Questionnaire, Response, Status
+from convergence.questionnaires.models import Enrolment, Item, Questionnaire, Response, Status, review_summary
+from convergence import simulation
 from convergence.simulation import SIMULATION_PASSWORD, simulate
 from tests.conftest import _empty
+from tests.test_review_summary import assert_exact
 
 
 async def _load_content(settings: Any, db: Any) -> None:
@@ -162,3 +167,82 @@ async def test_simulated_manager_signs_in_and_sees_the_company_catalogue(client,
             Product.company_id == me["company_id"]))
     assert 0 < count < summary.products
     assert products.json()["total"] == count
+
+
+# ------------------------------------------------------------------------------------------- the bulk load
+
+async def test_bulk_load_leaves_review_summary_equal_to_a_recomputation(settings, db, content, monkeypatch):
+    """Chunks of 3 companies (the load's unit of transaction), one company already there in the middle: every
+    summary row is rebuilt exactly, the triggers are back on afterwards, and progress counts every company."""
+    monkeypatch.setattr(simulation, "CHUNK", 3)
+    await simulate(settings, companies=1, seed=5)
+    async with unit_of_work(db) as session:  # company 5 exists already (another run made it)
+        session.add(Company(name="Déjà là SAS", siren=simulation.company_siren(5, 4), active=True))
+    done: list[int] = []
+    summary = await simulate(settings, companies=8, seed=5, on_progress=done.append)
+    assert summary.companies == 6 and done == [3, 3, 2]
+    assert await assert_exact(db) > 0
+
+    # The triggers work again after the load: a deleted enrolment and a changed response are reflected at once.
+    async with unit_of_work(db) as session:
+        pair = (await session.execute(select(Enrolment.product_id, Enrolment.step_id).order_by(
+            Enrolment.id).limit(1))).one()
+        await session.execute(delete(Enrolment).where(Enrolment.product_id == pair[0],
+                                                      Enrolment.step_id == pair[1]))
+        await session.execute(update(Response).where(Response.product_id.is_not(None), Response.id == select(
+            func.max(Response.id)).where(Response.product_id.is_not(None)).scalar_subquery()).values(
+            status=Status.DRAFT, maturity=12.5))
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(review_summary).where(
+            review_summary.c.product_id == pair[0], review_summary.c.step_id == pair[1])) == 0
+    await assert_exact(db)
+
+
+async def test_bulk_load_is_one_transaction_per_chunk(settings, db, content, monkeypatch):
+    """A failure in a chunk leaves the chunks before it, and nothing of its own: no company without its products,
+    no summary row missing; the triggers are on again (the chunk's transaction was rolled back)."""
+    monkeypatch.setattr(simulation, "CHUNK", 2)
+    write = simulation._write
+    calls = []
+
+    async def failing(session, plans, *args):
+        calls.append(len(plans))
+        if len(calls) == 2:
+            await write(session, plans, *args)
+            raise RuntimeError("the database went away")
+        await write(session, plans, *args)
+
+    monkeypatch.setattr(simulation, "_write", failing)
+    with pytest.raises(RuntimeError):
+        await simulate(settings, companies=5, seed=9)
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(Company)) == 2
+    await assert_exact(db)
+    monkeypatch.setattr(simulation, "_write", write)
+    assert (await simulate(settings, companies=5, seed=9)).companies == 3
+    await assert_exact(db)
+
+
+async def test_life_on_the_market_gives_every_new_kind_of_object_and_a_second_run_adds_nothing(settings, db, content):
+    """`convergence simulate` (life on): applications in several states, attestations, responses on a
+    questionnaire's next version and behind it, notifications; run again, it changes nothing."""
+    summary = await simulate(settings, companies=12, seed=1, life=True)
+    assert summary.companies == 12
+    assert summary.applications > 0 and summary.attestations > 0 and summary.notifications > 0
+    async with db() as session:
+        states = set((await session.scalars(select(ReferencingApplication.status))).all())
+        versions = set((await session.scalars(
+            select(Questionnaire.version).join(Response, Response.questionnaire_id == Questionnaire.id))).all())
+        counts = [await session.scalar(select(func.count()).select_from(model))
+                  for model in (ReferencingApplication, Attestation, Notification)]
+    assert len(states) >= 3
+    assert summary.migrated == 0 or len(versions) >= 2
+    market = await snapshot(db)
+
+    again = await simulate(settings, companies=12, seed=1, life=True)
+    assert (again.companies, again.applications, again.attestations, again.migrated, again.notifications) == (
+        0, 0, 0, 0, 0)
+    assert await snapshot(db) == market
+    async with db() as session:
+        assert counts == [await session.scalar(select(func.count()).select_from(model))
+                          for model in (ReferencingApplication, Attestation, Notification)]

@@ -22,6 +22,8 @@ import advanced_alchemy
 import sqlalchemy as sa
 from alembic import op
 
+from convergence.questionnaires.summary_sql import INSERT, REFRESH
+
 revision = '0014'
 down_revision = '0013'
 branch_labels = None
@@ -29,32 +31,9 @@ depends_on = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
-# The figures of the summary rows matching {where} (over review_summary), from their responses, in one correlated
-# aggregate (no derived table: SQLite would not see the outer row from one). Status ranks follow
-# convergence.questionnaires.models.Status, least advanced first; a step without responses is not_started, 0.
-RANK = ("coalesce(min(CASE r.status WHEN 'not_started' THEN 0 WHEN 'draft' THEN 1 WHEN 'submitted' THEN 2 "
-        "WHEN 'validated' THEN 3 ELSE 0 END), 0)")
-REFRESH = """
-UPDATE review_summary SET (status_rank, status, maturity, answered, required, validated_at, changed_at) = (
-  SELECT {rank},
-         CASE {rank} WHEN 3 THEN 'validated' WHEN 2 THEN 'submitted' WHEN 1 THEN 'draft' ELSE 'not_started' END,
-         round(CAST(coalesce(avg(r.maturity), 0.0) AS NUMERIC(10, 4)), 1),
-         coalesce(sum(r.answered_count), 0),
-         coalesce(sum((SELECT count(*) FROM item i WHERE i.questionnaire_id = r.questionnaire_id AND i.required)), 0),
-         CASE WHEN {rank} = 3 THEN max(r.validated_at) END,
-         max(r.updated_at)
-  FROM response r
-  WHERE r.product_id = review_summary.product_id AND r.step_id = review_summary.step_id
-)
-WHERE {where}""".replace("{rank}", RANK)
-
-# A summary row for the enrolments matching {where} (over enrolment e), figures filled by REFRESH after it.
-INSERT = """
-INSERT INTO review_summary (product_id, step_id, company_id, company_key, product_key, status, status_rank,
-                            maturity, answered, required)
-SELECT e.product_id, e.step_id, p.company_id, lower(c.name), lower(p.name), 'not_started', 0, 0, 0, 0
-FROM enrolment e JOIN product p ON p.id = e.product_id JOIN company c ON c.id = p.company_id
-WHERE {where}"""
+# The figures (REFRESH, over review_summary rows matching {where}) and the row of an enrolment (INSERT) are
+# defined once in convergence.questionnaires.summary_sql, which `convergence simulate` also uses to rebuild
+# the rows of its bulk load.
 
 DELETE = "DELETE FROM review_summary WHERE product_id = {row}.product_id AND step_id = {row}.step_id"
 PAIR = "review_summary.product_id = {row}.product_id AND review_summary.step_id = {row}.step_id"
