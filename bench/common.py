@@ -70,3 +70,17 @@ async def product_responses(http: httpx.AsyncClient, headers: dict[str, str], co
     for product in listing:
         rows += (await http.get(f"/api/v1/products/{product['id']}/responses", headers=headers)).json()["items"]
     return rows
+
+
+async def editable_text_item(http: httpx.AsyncClient, headers: dict[str, str],
+                             company_id: int) -> tuple[int, str, Callable[[int], Any]]:
+    """An editable response of the company with an unconditioned text question: (response id, item id, values)."""
+    items = await questionnaire_items(http, headers)
+    for row in await product_responses(http, headers, company_id, products=50):
+        if row["status"] not in EDITABLE:
+            continue
+        for item in items.get(row["questionnaire_id"], []):
+            generator = answer_for(item)
+            if item["type"] == "text" and not item.get("enable_when") and generator is not None:
+                return row["id"], str(item["id"]), generator
+    raise SystemExit("No editable response with a text question in this company: simulate a market first.")

@@ -2,32 +2,42 @@
 
     CONVERGENCE_DATABASE_URL=... .venv/bin/python bench/queries.py   # run by bench/run.py on its SQLite market
 
-Prints one `route<TAB>statements` line per route (the mean over 5 requests after one warm-up request).
+Prints one `route<TAB>statements` line per route (the mean over 5 requests after one warm-up request);
+with `--verbose`, each statement of the last request of each route, abbreviated.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from typing import Any
+
+from pathlib import Path
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from convergence.app import create_app
-from convergence.settings import Settings
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import editable_text_item  # noqa: E402  (bench/common.py)
+from convergence.app import create_app  # noqa: E402
+from convergence.settings import Settings  # noqa: E402
 
 SIM_PASSWORD = "Simulation-Convergence-2026"
 REVIEWER = ("reviewer@bench.example", "Mesure-Charge-Convergence-2026")
 statements = 0
+seen: list[str] = []
+VERBOSE = "--verbose" in sys.argv
 
 
 @event.listens_for(Engine, "before_cursor_execute")
-def _count(*_args: Any, **_kwargs: Any) -> None:
+def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
     global statements
     statements += 1
+    seen.append(re.sub(r"\s+", " ", statement)[:150])
 
 
 async def main() -> None:
@@ -48,6 +58,8 @@ async def main() -> None:
         reviewer_token = (await reviewer_page.post("/api/v1/auth/token", json={"email": REVIEWER[0],
                                                                                 "password": REVIEWER[1]})).json()
         reviewer = {"Authorization": f"Bearer {reviewer_token.get('access_token', '')}"}
+        version = (await reviewer_page.get("/api/v1/terms/current")).json()["version"]
+        await reviewer_page.post("/api/v1/me/terms/accept", json={"version": version}, headers=reviewer)
         for client, (user, password) in ((page, (email, SIM_PASSWORD)), (reviewer_page, REVIEWER)):
             await client.get("/login")
             await client.post("/login", data={"email": user, "password": password,
@@ -69,14 +81,26 @@ async def main() -> None:
                 continue
             statements = 0
             for _ in range(5):
+                seen.clear()
                 await call()
             print(f"{label}\t{statements / 5:g}")
-        # Autosave: one save, counted alone (it changes the response).
-        current = (await page.get(f"/api/v1/responses/{rid}", headers=headers)).json()
-        statements = 0
-        saved = await page.patch(f"/api/v1/responses/{rid}/answers", headers=headers,
-                                 json={"version": current["version"], "answers": {}})
+            if VERBOSE:
+                print("\n".join(f"    {text}" for text in seen))
+        # Autosave: one save of a new value (a save that changes nothing writes nothing), counted alone.
+        save_id, item_id, value = await editable_text_item(page, headers, company)  # type: ignore[arg-type]
+        current = (await page.get(f"/api/v1/responses/{save_id}", headers=headers)).json()
+        for attempt in range(2):  # the first one warms the caches up
+            seen.clear()
+            statements = 0
+            saved = await page.patch(f"/api/v1/responses/{save_id}/answers", headers=headers,
+                                     json={"version": current["version"],
+                                           "answers": {item_id: value(current["version"] + 1000)}})
+            if saved.status_code != 200:
+                break
+            current = saved.json()
         print(f"PATCH /api/v1/responses/{{id}}/answers\t{statements if saved.status_code == 200 else saved.status_code}")
+        if VERBOSE:
+            print("\n".join(f"    {text}" for text in seen))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -95,7 +96,19 @@ def format_percent(value: Any, lang: str | None = None) -> str:
     number = _as_number(value)
     if number is None or not math.isfinite(number):
         return EMPTY
-    return babel_percent(round(number, 1) / 100, locale=_locale(lang), decimal_quantization=False)
+    return _percent(round(number, 1), _locale(lang))
+
+
+# Babel builds each text from the locale's patterns at every call; pages write the same few values many times
+# (a chart's axis, a table's maturities), so the texts are kept. Pure functions of hashable arguments.
+@lru_cache(maxsize=4096)
+def _percent(number: float, locale: str) -> str:
+    return babel_percent(number / 100, locale=locale, decimal_quantization=False)
+
+
+@lru_cache(maxsize=4096)
+def _date(value: date, pattern: str, locale: str) -> str:
+    return babel_date(value, pattern, locale=locale)
 
 
 def format_maturity(value: Any, status: Any = None, lang: str | None = None) -> str:
@@ -146,7 +159,7 @@ def format_date(value: Any, tz: str | ZoneInfo | None = None, lang: str | None =
         moment = _as_datetime(value)
         assert moment is not None
         value = moment.astimezone(_zone(tz)).date()
-    return babel_date(value, _MONTH_PATTERN if month else _DATE_PATTERN, locale=_locale(lang))
+    return _date(value, _MONTH_PATTERN if month else _DATE_PATTERN, _locale(lang))
 
 
 def format_value(value: Any) -> str:

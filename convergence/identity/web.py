@@ -15,10 +15,11 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Scope
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convergence.accounts.models import ApiToken, TermsVersion, User, UserSession
+from convergence.core import reference
 from convergence.core.errors import NotAuthenticated, TermsNotAccepted
 from convergence.core.models import utcnow
 from convergence.core.security import token_digest
@@ -42,6 +43,27 @@ def _current_terms():  # noqa: ANN202
     return select(func.max(TermsVersion.version)).scalar_subquery()
 
 
+_statements: dict[str, Any] = {}
+
+
+def _statement(kind: str) -> Any:
+    """The authentication statement, built once (per set of reference stamp columns): SQLAlchemy keys a statement
+    for its compiled-SQL cache on every execution, and a statement object kept between requests is keyed once."""
+    stamp = reference.stamp_columns()
+    held = _statements.get(kind)
+    if held is not None and held[0] is stamp:
+        return held[1]
+    if kind == "session":
+        statement = (select(UserSession.id, UserSession.expires_at, UserSession.last_seen_at, User, _current_terms(),
+                            *stamp)
+                     .join(User, User.id == UserSession.user_id).where(UserSession.digest == bindparam("digest")))
+    else:
+        statement = (select(ApiToken.revoked_at, ApiToken.expires_at, User, _current_terms(), *stamp)
+                     .join(User, User.id == ApiToken.user_id).where(ApiToken.digest == bindparam("digest")))
+    _statements[kind] = (stamp, statement)
+    return statement
+
+
 async def provide_ctx(request: Request[Any, Any, Any]) -> Context:
     user = request.scope.get("user")
     settings = settings_of(request)
@@ -56,15 +78,15 @@ async def authenticate(scope: Scope, settings: Settings, key: str | None,
         return await _bearer(scope, settings, authorization[7:].strip()), "bearer"
     if not key:
         return None, None
-    # One statement: the session, its user (with the user's company) and the current terms version.
-    row = (await db_session(scope).execute(
-        select(UserSession.id, UserSession.expires_at, UserSession.last_seen_at, User, _current_terms())
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.digest == token_digest(settings, key)))).one_or_none()
+    # One statement: the session, its user (with the user's company), the current terms version and the stamp
+    # of the reference data the process caches (core/reference.py).
+    row = (await db_session(scope).execute(_statement("session"),
+                                           {"digest": token_digest(settings, key)})).one_or_none()
     now = utcnow()
     if row is None:
         return None, "expired"
-    session_id, expires_at, last_seen_at, user, terms_version = row
+    session_id, expires_at, last_seen_at, user, terms_version, *stamp = row
+    reference.remember(*stamp)
     if expires_at <= now or last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
         await bookkeeping(scope, write, delete(UserSession).where(UserSession.id == session_id))
         return None, "expired"
@@ -78,14 +100,13 @@ async def authenticate(scope: Scope, settings: Settings, key: str | None,
 
 
 async def _bearer(scope: Scope, settings: Settings, token: str) -> User | None:
-    # One statement: the token, its user and the current terms version.
-    row = (await db_session(scope).execute(
-        select(ApiToken.revoked_at, ApiToken.expires_at, User, _current_terms())
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.digest == token_digest(settings, token)))).one_or_none()
+    # One statement: the token, its user, the current terms version and the reference data's stamp.
+    row = (await db_session(scope).execute(_statement("bearer"),
+                                           {"digest": token_digest(settings, token)})).one_or_none()
     if row is None:
         return None
-    revoked_at, expires_at, user, terms_version = row
+    revoked_at, expires_at, user, terms_version, *stamp = row
+    reference.remember(*stamp)
     if revoked_at is not None or expires_at <= utcnow() or not user.active:
         return None
     scope["state"][_TERMS_KEY] = terms_version

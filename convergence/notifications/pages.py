@@ -31,8 +31,9 @@ async def remember_unread_notifications(request: Any) -> None:
     """`before_request` hook: the header's unread count (templates/notifications/_count.html), one indexed COUNT.
     Full pages of vendor users only: ANS staff are told nothing, the API and HTMX partials have no header."""
     user = request.scope.get("user")
+    # /session/* answers the scripts' JSON (the CSRF token, who is signed in): no header to fill there.
     if (user is None or user.company_id is None or request.method != "GET" or is_api(request.url.path)
-            or is_htmx(request)):
+            or request.url.path.startswith("/session/") or is_htmx(request)):
         return
     request.state.unread_notifications = await unread_count(db_session(request.scope), user.id)
 

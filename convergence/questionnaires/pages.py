@@ -9,7 +9,6 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 
-from convergence.faq.services import FaqService
 from convergence.identity.policy import Permission
 from convergence.core.charts import chart
 from convergence.core.errors import DomainError
@@ -21,10 +20,11 @@ from convergence.core.params import FromPath, FromQuery
 from convergence.core.web import answers_json
 from convergence.identity.web import Ctx, signed_in
 from convergence.products.services import ProductService
-from convergence.questionnaires import engine, item_types
+from convergence.questionnaires import engine, item_types, reference
 from convergence.questionnaires.models import Item, Theme
 from convergence.questionnaires.workflow import Action
 from convergence.questionnaires.worklist import response_progress
+from convergence.questionnaires.versions import VersionService
 from convergence.questionnaires.services import (
     QuestionnaireService,
     ResponseView,
@@ -126,8 +126,9 @@ class QuestionnairePages(Controller):
                 "history": await service.history(response),
                 "sources": await service.copy_sources(view) if "edit" in allowed else [],
                 "revision_changes": await service.changes_since_validated(view),
+                "versions": await VersionService(ctx).state(response, view.grant),  # questionnaires/versions.py
                 "feedback": await service.last_transition(response) if extra.get("done") else None,
-                "faq": await FaqService(ctx).by_slug({slug for i in view.items for slug in (i.faq or [])}),
+                "faq": await reference.faq(ctx.session),
                 "localized": localized, "errors": {}, "item_errors": {}, **extra}
 
     @get("/responses/{response_id:int}")
@@ -255,7 +256,9 @@ class QuestionnairePages(Controller):
         return {"product": product, "tracks": await service.tracks(),
                 "enrolled": set(await service.enrolled_steps(product_id)),
                 "responses": responses, "progress": response_progress(responses), "localized": localized,
-                "grant": await products.grant(product), "errors": {}, **extra}
+                "grant": await products.grant(product), "errors": {},
+                "versions": await VersionService(ctx).product_versions(product, await products.grant(product)),
+                **extra}
 
     @post("/products/{product_id:int}/questionnaires")
     async def enrol(self, questionnaire_service: NamedDependency[QuestionnaireService], request: Request[Any, Any, Any],

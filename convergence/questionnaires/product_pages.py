@@ -33,9 +33,9 @@ class ProductProgressPages(ProductController):
         except Invalid as exc:
             errors = form_errors(exc)
             kind = os = device = ""
-        groups = await product_service.catalogue(ctx.company_id, kind=kind or None, os=os or None,  # type: ignore[arg-type]
-                                         device=device or None, q=q or None)
         products = await product_service.company_products(ctx.company_id)  # type: ignore[arg-type]
+        groups = await product_service.catalogue(ctx.company_id, kind=kind or None, os=os or None,  # type: ignore[arg-type]
+                                                 device=device or None, q=q or None, visible=products)
         context = {"groups": groups, "filters": {"kind": kind, "os": os, "device": device, "q": q},
                    "errors": errors, "progress": await worklist_service.step_progress(p.id for p in products),
                    "localized": localized,

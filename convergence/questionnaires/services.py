@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.orm import noload, raiseload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from convergence.accounts.models import User
@@ -23,7 +24,7 @@ from convergence.core.inputs import clean_field, is_id
 from convergence.core.models import AuditEvent, utcnow
 from convergence.products.models import Product
 from convergence.products.services import ProductService
-from convergence.questionnaires import engine, workflow
+from convergence.questionnaires import engine, reference, workflow
 from convergence.questionnaires.answers import AnswerChange, answer_text, changes_between
 from convergence.questionnaires.workflow import Action
 from convergence.questionnaires.models import (
@@ -127,6 +128,28 @@ def _merge(target: dict[str, Any], incoming: dict[str, Any]) -> set[str]:
     return changed
 
 
+# A response with what the policy needs of its product, for `_response`; its questionnaire comes from the cache.
+# Built once: SQLAlchemy keys a statement object for its compiled-SQL cache only the first time it runs it.
+_RESPONSE_WITH_PRODUCT = (
+    select(Response, Product).outerjoin(Product, Product.id == Response.product_id)
+    .where(Response.id == bindparam("response_id"))
+    # The product's bases and options are not for a response's pages: two statements each time otherwise.
+    .options(noload(Response.questionnaire), raiseload(Product.bases), raiseload(Product.options)))
+_RESPONSE_WITH_CREATOR = (
+    select(Response, Product.created_by_id).outerjoin(Product, Product.id == Response.product_id)
+    .where(Response.id == bindparam("response_id")).options(noload(Response.questionnaire)))
+
+
+# The autosave's compare-and-set, built once (see _RESPONSE_WITH_PRODUCT): the row this request read, at the
+# version it read, gets every column a save writes.
+_SAVED_COLUMNS = ("answers", "planned", "item_versions", "version", "maturity", "theme_scores", "answered_count",
+                  "status", "last_saved_by_id", "last_saved_at", "updated_at")
+_SAVE = (update(Response)
+         .where(Response.id == bindparam("read_id"), Response.version == bindparam("read_version"))
+         .values({name: bindparam(f"new_{name}", type_=Response.__table__.c[name].type) for name in _SAVED_COLUMNS})
+         .execution_options(synchronize_session=False))
+
+
 class QuestionnaireService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -149,25 +172,38 @@ class QuestionnaireService:
 
     async def themes(self) -> dict[str, Theme]:
         """Every maturity theme, by code (reference data: anyone signed in may read it)."""
-        return {t.code: t for t in (await self.session.scalars(select(Theme))).all()}
+        return await reference.themes(self.session)
 
     # ------------------------------------------------------------------ scoping
 
     async def _product(self, product_id: int, permission: Permission) -> Product:
         return await ProductService(self.ctx).get(product_id, permission)
 
-    async def _response(self, response_id: int, permission: Permission) -> tuple[Response, Product | None, Grant]:
-        """A response of the actor's company, loaded and judged once: the policy must allow `permission`."""
+    async def _response(self, response_id: int, permission: Permission, *,
+                        with_product: bool = True) -> tuple[Response, Product | None, Grant]:
+        """A response of the actor's company, loaded and judged once: the policy must allow `permission`.
+
+        One statement reads the response and what the policy needs of its product (its creator); its
+        questionnaire comes from the per-process cache. `with_product=False` (the autosave) leaves the product
+        unloaded: None is returned in its place."""
         member(self.ctx)
-        response = await self.session.get(Response, response_id)
-        if response is None:
+        row = (await self.session.execute(_RESPONSE_WITH_PRODUCT if with_product else _RESPONSE_WITH_CREATOR,
+                                          {"response_id": response_id})).one_or_none()
+        if row is None:
             raise NotFound("This response does not exist.")
-        product = await self.session.get(Product, response.product_id) if response.product_id else None
-        held = await grant(self.ctx, response.company_id, response.product_id,
-                           product.created_by_id if product else None, missing=N_("This response does not exist."),
+        response, loaded = row
+        product = loaded if with_product else None
+        created_by_id = loaded if not with_product else product.created_by_id if product is not None else None
+        await self._attach_questionnaire(response)
+        held = await grant(self.ctx, response.company_id, response.product_id, created_by_id,
+                           missing=N_("This response does not exist."),
                            refused=N_("You do not have the right to do this on this questionnaire."))
         self.ctx.require(permission, held)
         return response, product, held
+
+    async def _attach_questionnaire(self, response: Response) -> None:
+        """The response's questionnaire from the per-process cache, set as if loaded with the row."""
+        await reference.attach(self.session, [response])
 
     def allowed_actions(self, view: ResponseView) -> frozenset[Action]:
         """What the actor may do on this response now (the page and the API offer exactly these)."""
@@ -175,7 +211,7 @@ class QuestionnaireService:
 
     async def view(self, response_id: int) -> ResponseView:
         response, product, held = await self._response(response_id, Permission.PRODUCT_READ)
-        step = await self.session.get(Step, response.step_id) if response.step_id else None
+        step = (await reference.steps(self.session)).get(response.step_id) if response.step_id else None
         return ResponseView(response=response, questionnaire=response.questionnaire, product=product, step=step,
                             grant=held, evaluation=engine.evaluate(response.questionnaire.items, response.answers))
 
@@ -252,7 +288,7 @@ class QuestionnaireService:
         value; saves of other items merge. The result lists the items others changed after `since` (by
         default `version`), so that the client can show them.
         """
-        response, _product, _held = await self._response(response_id, Permission.PRODUCT_EDIT)
+        response, _product, _held = await self._response(response_id, Permission.PRODUCT_EDIT, with_product=False)
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise Invalid("Send the version of the response you started from.", code="invalid_input")
         if not isinstance(raw_answers, dict):
@@ -301,9 +337,9 @@ class QuestionnaireService:
                 break  # nothing to write: the same values again
             # Compare-and-set on the version this request read: a save committed in between is merged by
             # running the check again on the fresh row, never overwritten.
-            result = await self.session.execute(
-                update(Response).where(Response.id == response.id, Response.version == response.version)
-                .values(**values).execution_options(synchronize_session=False))
+            assert values.keys() == set(_SAVED_COLUMNS)  # _SAVE writes exactly these
+            result = await self.session.execute(_SAVE, {"read_id": response.id, "read_version": response.version,
+                                                        **{f"new_{key}": value for key, value in values.items()}})
             if result.rowcount == 1:
                 for key, value in values.items():
                     set_committed_value(response, key, value)
@@ -311,6 +347,7 @@ class QuestionnaireService:
                                company_id=response.company_id, version=new_version, items=sorted(changed))
                 break
             await self.session.refresh(response)
+            await self._attach_questionnaire(response)
         else:
             raise Conflict("Too many people are saving this response at once. Try again.", code="busy")
         return SaveResult(response=response, evaluation=evaluation, changes=await self._changes_since(
@@ -355,7 +392,9 @@ class QuestionnaireService:
             .outerjoin(Product, Response.product_id == Product.id)
             .where(Response.company_id == response.company_id, Response.id != response.id,
                    Questionnaire.code == response.questionnaire.code)
-            .order_by(Product.name, Product.version, Response.id))).all()
+            .order_by(Product.name, Product.version, Response.id)
+            .options(noload(Response.questionnaire), raiseload(Product.bases), raiseload(Product.options)))).all()
+        await reference.attach(self.session, (r for r, _p in rows))
         readable = await readable_product_ids(self.ctx)
         user = member(self.ctx)
         return [CopySource(response=r, product=p, answers=sum(1 for v in (r.answers or {}).values()
@@ -412,6 +451,7 @@ class QuestionnaireService:
     async def last_transition(self, response: Response) -> dict[str, Any] | None:
         """The latest workflow event on a response, with who was told: the page's feedback after a transition."""
         event = await self.session.scalar(select(AuditEvent).where(
+            AuditEvent.company_id == response.company_id,  # its index: see `history`
             AuditEvent.target_type == "response", AuditEvent.target_id == response.id,
             AuditEvent.action != "response.saved").order_by(AuditEvent.id.desc()).limit(1))
         if event is None:
@@ -491,6 +531,11 @@ class QuestionnaireService:
         if rule.audit is not None:
             self.ctx.audit(rule.audit, target_type="response", target_id=response.id,
                            company_id=response.company_id, **details)
+        if rule.event is not None:
+            told = [u.id for u in recipients if u.id != actor.id] if rule.notify is not None else []
+            await events.emit(self.session, rule.event, response_id=response.id, company_id=response.company_id,
+                              product_id=response.product_id, actor_id=actor.id, recipient_ids=told,
+                              comment=text or None)
         return response
 
     async def submit(self, response_id: int) -> Response:
@@ -506,11 +551,18 @@ class QuestionnaireService:
         return await self.apply(Action.REOPEN, response_id)
 
     async def history(self, response: Response) -> list[dict[str, Any]]:
-        events = (await self.session.scalars(select(AuditEvent).where(
-            AuditEvent.target_type == "response", AuditEvent.target_id == response.id,
-            AuditEvent.action != "response.saved").order_by(AuditEvent.id))).all()
-        users = {u.id: u for u in (await self.session.scalars(select(User).where(
-            User.id.in_({e.actor_id for e in events if e.actor_id})))).all()} if events else {}
+        # The events with who acted, in one statement.
+        rows = (await self.session.execute(select(AuditEvent, User).outerjoin(User, User.id == AuditEvent.actor_id)
+                                           # The company first: its index (company, created_at) finds the
+                                           # company's events; audit_event has none on its target, and every
+                                           # event on a response carries the response's company.
+                                           .where(AuditEvent.company_id == response.company_id,
+                                                  AuditEvent.target_type == "response",
+                                                  AuditEvent.target_id == response.id,
+                                                  AuditEvent.action != "response.saved")
+                                           .order_by(AuditEvent.id))).all()
+        events = [event for event, _user in rows]
+        users = {user.id: user for _event, user in rows if user is not None}
         revisions = (await self.session.scalars(select(ResponseRevision).where(
             ResponseRevision.response_id == response.id).order_by(ResponseRevision.revision))).all()
         return [
@@ -560,12 +612,14 @@ def subscribe_hooks() -> None:
 
 
 async def ensure_global_responses(session: Any, company_id: int) -> None:
-    """Every company has one response per current global-strategy questionnaire."""
-    existing = set((await session.scalars(select(Response.questionnaire_id).where(
+    """Every company has one response per global-strategy questionnaire, on its current version when created (a
+    response on an earlier version stays there until a manager migrates it: questionnaires/versions.py)."""
+    existing = set((await session.scalars(select(Questionnaire.code).join(
+        Response, Response.questionnaire_id == Questionnaire.id).where(
         Response.company_id == company_id, Response.product_id.is_(None)))).all())
     for questionnaire in (await session.scalars(select(Questionnaire).where(
             Questionnaire.step_id.is_(None), Questionnaire.current.is_(True)))).all():
-        if questionnaire.id not in existing:
+        if questionnaire.code not in existing:
             session.add(Response(company_id=company_id, product_id=None, questionnaire_id=questionnaire.id,
                                  step_id=None, status=Status.NOT_STARTED, version=0, revision=1, answers={},
                                  planned={}))

@@ -24,7 +24,7 @@ from convergence.core.models import AuditEvent
 from convergence.core.web import is_api
 from convergence.identity.web import provide_ctx
 from convergence.products.models import Product
-from convergence.questionnaires import engine
+from convergence.questionnaires import engine, reference
 from convergence.questionnaires.models import Enrolment, Response, Status, Step
 from convergence.questionnaires.workflow import Action, allowed_actions
 
@@ -50,7 +50,11 @@ class Progress:
 
 def progress_of(response: Response) -> Progress:
     """Counted with `engine.evaluate`, as the submission does (needs `response.questionnaire.items` loaded)."""
-    evaluation = engine.evaluate(response.questionnaire.items, response.answers or {})
+    return answers_progress(response.questionnaire.items, response.answers)
+
+
+def answers_progress(items: list[Any], answers: dict[str, Any] | None) -> Progress:
+    evaluation = engine.evaluate(items, answers or {})
     return Progress(done=evaluation.required - len(evaluation.missing), required=evaluation.required)
 
 
@@ -236,28 +240,34 @@ class WorklistService:
         ids = set(product_ids)
         if not ids:
             return {}
-        enrolments = (await self.session.execute(select(Enrolment.product_id, Enrolment.step_id).join(
-            Product, Product.id == Enrolment.product_id).where(
-            Enrolment.product_id.in_(ids), Product.company_id == user.company_id))).all()
-        if not enrolments:
+        # One statement: each enrolment of these products with its responses (none for a step not started), the
+        # columns progress needs only (no ORM objects, no JSON parsed but the answers).
+        rows = (await self.session.execute(
+            select(Enrolment.product_id, Enrolment.step_id, Response.status, Response.questionnaire_id,
+                   Response.answers)
+            .join(Product, Product.id == Enrolment.product_id)
+            .outerjoin(Response, (Response.product_id == Enrolment.product_id)
+                       & (Response.step_id == Enrolment.step_id) & (Response.company_id == Product.company_id))
+            .where(Enrolment.product_id.in_(ids), Product.company_id == user.company_id))).all()
+        if not rows:
             return {}
-        responses = (await self.session.scalars(select(Response).where(
-            Response.product_id.in_(ids), Response.company_id == user.company_id))).unique().all()
-        steps = await self._steps({step_id for _, step_id in enrolments})
-        cells: dict[tuple[int, int], list[Response]] = {}
-        for response in responses:
-            if response.step_id is not None:
-                cells.setdefault((response.product_id, response.step_id), []).append(response)  # type: ignore[arg-type]
+        steps = await reference.steps(self.session)  # questionnaires and steps: the per-process cache
+        cells: dict[tuple[int, int], list[tuple[str, Progress]]] = {}
+        for product_id, step_id, status, questionnaire_id, answers in rows:
+            cell = cells.setdefault((product_id, step_id), [])
+            if status is None:
+                continue  # enrolled, no response
+            questionnaire = await reference.questionnaire(self.session, questionnaire_id)
+            if questionnaire is not None:
+                cell.append((status, answers_progress(questionnaire.items, answers)))
         out: dict[int, list[StepProgress]] = {}
-        for product_id, step_id in sorted(enrolments, key=lambda e: (e[0], steps[e[1]].track.position,
-                                                                     steps[e[1]].position)):
-            rows = cells.get((product_id, step_id), [])
-            counts = [progress_of(r) for r in rows]
-            status = min((r.status for r in rows), key=lambda s: STATUS_ORDER[Status(s)],
-                         default=Status.NOT_STARTED)
+        for product_id, step_id in sorted(cells, key=lambda e: (e[0], steps[e[1]].track.position,
+                                                                steps[e[1]].position)):
+            cell = cells[(product_id, step_id)]
+            status = min((s for s, _p in cell), key=lambda s: STATUS_ORDER[Status(s)], default=Status.NOT_STARTED)
             out.setdefault(product_id, []).append(StepProgress(
-                step=steps[step_id], status=status, responses=len(rows),
-                progress=Progress(sum(c.done for c in counts), sum(c.required for c in counts))))
+                step=steps[step_id], status=status, responses=len(cell),
+                progress=Progress(sum(p.done for _s, p in cell), sum(p.required for _s, p in cell))))
         return out
 
 
