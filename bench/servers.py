@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,11 +48,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import SEED, SIM_PASSWORD, api_token, log, manager_email, new_client  # bench/common.py
 from load import Shared, _choose_responses  # bench/load.py: the responses and editors the load run uses
+from run import postgres_database  # bench/run.py: a fresh database, dropped at the end
 
 ROOT = Path(__file__).resolve().parents[1]
 CONVERGENCE = str(Path(sys.executable).parent / "convergence")
-PG_ADMIN = os.environ.get("BENCH_PG", os.environ.get("CONVERGENCE_TEST_PG",
-                                                     "postgresql://postgres@127.0.0.1:5432/postgres"))
 SECRET = "bench-servers-secret-key-not-for-production"
 SUPPORT_EMAIL = "support@bench-servers.example"
 SUPPORT_PASSWORD = "Mesure-Serveurs-Convergence-2026"
@@ -67,40 +65,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _pg_admin(sql: str) -> None:
-    if shutil.which("psql"):
-        subprocess.run(["psql", PG_ADMIN, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True,
-                       capture_output=True, text=True, timeout=60)
-        return
-    script = ("import asyncio, asyncpg, sys\n"
-              "async def main():\n"
-              "    conn = await asyncpg.connect(sys.argv[1], timeout=5)\n"
-              "    try:\n        await conn.execute(sys.argv[2])\n"
-              "    finally:\n        await conn.close()\n"
-              "asyncio.run(main())\n")
-    subprocess.run([sys.executable, "-c", script, PG_ADMIN, sql], check=True, capture_output=True, text=True,
-                   timeout=60)
-
-
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str | None]:
-    name = f"convergence_servers_{os.getpid()}"
-    try:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
-        _pg_admin(f'CREATE DATABASE "{name}"')
-    except (OSError, subprocess.SubprocessError) as exc:
-        log(f"PostgreSQL skipped: cannot create a database at {PG_ADMIN} "
-            f"({(getattr(exc, 'stderr', '') or str(exc)).strip()[:200]}).")
-        yield None
-        return
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def environment(database_url: str, base_url: str, workdir: Path) -> dict[str, str]:
