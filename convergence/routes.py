@@ -81,11 +81,17 @@ def _provider(service: type) -> Provide:
     return Provide(provide, sync_to_thread=False)
 
 
+HANDLERS: list[Any] = [
+    LibraryPages, VersionPages, VersionsApi, HomePages, SessionViews, JoiningApi, MeApi, JoiningPages, SignInPages,
+    TermsPages, SupportPages, FaqApi, FaqPages,
+    ProductsApi, ProductPages, ProductProgressPages, TeamApi, TeamPages, QuestionnairesApi, QuestionnairePages,
+    ReviewApi, VendorReviewApi, ReviewPages, VendorReviewPages, AccessibilityPages,
+    NotificationsApi, NotificationPages,
+    CatalogueApi, CataloguePages, ApplicationQueueApi, ApplicationQueuePages,
+    ReferencingApi, ReferencingPages,
+    AttestationsApi, VerifyApi, AttestationPages, PublicAttestationPages,
+]
+
+
 def route_handlers() -> list[Any]:
-    return [LibraryPages, VersionPages, VersionsApi, HomePages, SessionViews, JoiningApi, MeApi, JoiningPages, SignInPages, TermsPages, SupportPages, FaqApi, FaqPages,
-            ProductsApi, ProductPages, ProductProgressPages, TeamApi, TeamPages, QuestionnairesApi, QuestionnairePages,
-            ReviewApi, VendorReviewApi, ReviewPages, VendorReviewPages, AccessibilityPages,
-            NotificationsApi, NotificationPages,
-            CatalogueApi, CataloguePages, ApplicationQueueApi, ApplicationQueuePages,
-            ReferencingApi, ReferencingPages,
-            AttestationsApi, VerifyApi, AttestationPages, PublicAttestationPages]
+    return list(HANDLERS)

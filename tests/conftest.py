@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -113,9 +114,22 @@ async def db(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSessio
     await engine.dispose()
 
 
+_APPS: dict[Settings, Litestar] = {}
+
+
+def shared_app(settings: Settings) -> Litestar:
+    """One app per settings for the whole run: building one costs about 0.4 s (its routes, its Jinja
+    environment, whose compiled templates are then reused too), more than most tests. Its lifespan still runs
+    per test (a fresh engine on the test's own event loop); the app keeps no other state between requests."""
+    app = _APPS.get(settings)
+    if app is None:
+        app = _APPS[settings] = create_app(settings)
+    return app
+
+
 @pytest.fixture
 async def client(settings: Settings, db: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncTestClient[Any]]:
-    app = create_app(settings)
+    app = shared_app(settings)
     async with AsyncTestClient(app=app, base_url=BASE_URL) as test_client:
         test_client.follow_redirects = False  # tests assert the 303s themselves
         test_client.headers["Accept-Language"] = "en"  # API sentences in English; pages stay French
