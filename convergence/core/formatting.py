@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -103,7 +104,8 @@ def format_percent(value: Any, lang: str | None = None) -> str:
 # (a chart's axis, a table's maturities), so the texts are kept. Pure functions of hashable arguments.
 @lru_cache(maxsize=4096)
 def _percent(number: float, locale: str) -> str:
-    return babel_percent(number / 100, locale=locale, decimal_quantization=False)
+    # Through Decimal: 57.2 / 100 is 0.5720000000000001 in binary, which Babel would print whole.
+    return babel_percent(Decimal(repr(number)) / 100, locale=locale, decimal_quantization=False)
 
 
 @lru_cache(maxsize=4096)
