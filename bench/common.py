@@ -40,7 +40,14 @@ def answer_for(item: dict[str, Any]) -> Callable[[int], Any] | None:
     if kind == "text":
         return lambda n: f"Bench answer {n}"
     if kind == "number":
-        return lambda n: n
+        # Within the item's bounds: a counter run past `max` (720 hours on one item) made every later save a 422
+        # (the "69 autosave errors" of growth.py at one size).
+        bounds = item.get("bounds") or {}
+        low = int(bounds["min"]) if isinstance(bounds.get("min"), (int, float)) else 0
+        high = int(bounds["max"]) if isinstance(bounds.get("max"), (int, float)) else None
+        if high is None:
+            return lambda n: low + n
+        return lambda n: low + n % (high - low + 1)
     if kind == "boolean":
         return lambda n: n % 2 == 0
     if kind == "choice" and item.get("options"):

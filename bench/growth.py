@@ -52,6 +52,7 @@ def service(result: Result) -> Result:
             merged.seconds += part.seconds
             merged.latencies += part.latencies
             merged.errors += part.errors
+            merged.codes.update(part.codes)
     return merged
 
 
@@ -82,6 +83,11 @@ def growth_table(sizes: list[int], measured: dict[int, list[Result]]) -> list[st
             continue
         ratio50, ratio99 = p50s[-1] / p50s[0], p99s[-1] / p99s[0]
         errors = sum(r.errors for r in by_size.values() if r is not None)
+        # Which answers the errors were, per size: the status code tells a refusal (4xx) from a failure (5xx).
+        codes = "; ".join(f"{size:,}: " + ", ".join(f"{n} × {code}" for code, n in sorted(r.codes.items())
+                                                    if code >= 400 and code != 409)
+                          for size, r in by_size.items()
+                          if r is not None and any(code >= 400 and code != 409 for code in r.codes))
         if route in UNPAGED:
             verdict = UNPAGED[route]
         elif ratio50 > GROWS:
@@ -90,7 +96,7 @@ def growth_table(sizes: list[int], measured: dict[int, list[Result]]) -> list[st
         else:
             verdict = "flat" if ratio99 <= 2 * GROWS else f"flat p50; p99 grows {ratio99:.1f}× (tail: re-measure)"
         if errors:
-            verdict += f"; {errors} errors"
+            verdict += f"; {errors} errors ({codes})"
         relative = f"{ratio50 / drift:.2f}×" if drift else "–"
         lines.append(f"| {route} | {' | '.join(cells)} | {ratio50:.2f}× | {ratio99:.2f}× | {relative} | {verdict} |")
     lines += ["", f"- paged routes flat within {GROWS:g}× from {first:,} to {last:,} companies: "

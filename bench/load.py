@@ -89,7 +89,10 @@ async def _choose_responses(base_url: str, wanted: int, per_response: int,
             for row in rows:
                 if row["status"] not in EDITABLE or row["product_id"] is None:
                     continue
-                items = [i for i in items_by_q.get(row["questionnaire_id"], []) if i["type"] in ("text", "number")]
+                # Items that take a new value at every save (a save of the stored value changes nothing, and the
+                # check below counts versions): texts, and numbers without an upper bound.
+                items = [i for i in items_by_q.get(row["questionnaire_id"], []) if i["type"] == "text" or (
+                    i["type"] == "number" and (i.get("bounds") or {}).get("max") is None)]
                 if not items:
                     continue
                 editors = [m["email"] for m in members if m["active"] and not m["pending"] and (

@@ -1,6 +1,7 @@
-"""review_summary, the review's per-(product, step) figures kept by the database (migration 0014): after a random
-sequence of enrolments, saves, transitions, renames and deletions through the services, the table equals a
-recomputation from the responses, and the dashboard's rows are those the per-request aggregate gave before."""
+"""review_summary, the review's per-(product, step) figures kept by the database (migration 0014), and
+review_theme_count, its theme score counts (migration 0022): after a random sequence of enrolments, saves,
+transitions, renames and deletions through the services, both tables equal a recomputation from the responses,
+and the dashboard's rows are those the per-request aggregate gave before."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from convergence.questionnaires.services import QuestionnaireService
 from convergence.questionnaires.workflow import Action
 from convergence.review.filters import SORTS, STATUSES, Filters
 from convergence.review.queries import ReviewQueries
+from convergence.review.theme_counts import review_theme_count
 from tests import test_questionnaires
 from tests.factories import page_login, token_for
 from tests.test_questionnaires import complete_answers, enrolled_response, items_of, make_product, valid_value
@@ -102,10 +104,39 @@ async def stored(session: Any) -> dict[tuple[int, int], dict[str, Any]]:
         "changed_at": row.changed_at} for row in (await session.execute(select(columns))).all()}
 
 
+async def recomputed_theme_counts(session: Any) -> dict[tuple[int, int, str, float], int]:
+    """review_theme_count recomputed in plain Python: per (step, rank of the pair, theme, score), the started
+    responses of enrolled pairs giving that numeric score."""
+    pairs = set((await session.execute(select(Enrolment.product_id, Enrolment.step_id))).all())
+    by_pair: dict[tuple[int, int], list[Response]] = {}
+    for response in (await session.scalars(select(Response).where(Response.product_id.is_not(None)))).all():
+        by_pair.setdefault((response.product_id, response.step_id), []).append(response)
+    counts: dict[tuple[int, int, str, float], int] = {}
+    for (product, step) in pairs:
+        responses = by_pair.get((product, step), [])
+        rank = min((RANK[r.status] for r in responses), default=0)
+        for response in responses:
+            if response.status == Status.NOT_STARTED:
+                continue
+            for theme, score in (response.theme_scores or {}).items():
+                if isinstance(score, (int, float)) and not isinstance(score, bool):
+                    key = (step, rank, theme, float(score))
+                    counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+async def stored_theme_counts(session: Any) -> dict[tuple[int, int, str, float], int]:
+    rows = (await session.execute(select(review_theme_count))).all()
+    assert all(row.n >= 0 for row in rows), [tuple(r) for r in rows if r.n < 0]
+    return {(row.step_id, row.status_rank, row.theme, float(row.score)): row.n for row in rows if row.n}
+
+
 async def assert_exact(db: Any) -> int:
     async with db() as session:
         expected, actual = await recomputed(session), await stored(session)
+        expected_counts, actual_counts = await recomputed_theme_counts(session), await stored_theme_counts(session)
     assert actual == expected
+    assert actual_counts == expected_counts
     return len(actual)
 
 
@@ -133,6 +164,7 @@ async def test_the_summary_equals_a_recomputation_after_random_changes(db, setti
         company = cast.company.id if number % 2 == 0 else cast.other_company.id
         products[await make_product(db, company, name=f"Logiciel {number}")] = managers[company]
     done: dict[str, int] = {}
+    ranks: set[int] = set()  # the status ranks review_theme_count held scores at
 
     async def responses() -> list[tuple[int, int, int, str]]:
         async with db() as session:
@@ -218,10 +250,33 @@ async def test_the_summary_equals_a_recomputation_after_random_changes(db, setti
             outcome = "ok"
         done[f"{kind}:{outcome}"] = done.get(f"{kind}:{outcome}", 0) + 1
         await assert_exact(db)
+        async with db() as session:
+            ranks |= {rank for _step, rank, _theme, _score in await stored_theme_counts(session)}
     # The sequence did exercise the paths it claims to (not only refusals).
     for kind in ("enrol", "save", "submit", "validate", "rename", "delete", "create"):
         assert done.get(f"{kind}:ok"), str(sorted(done.items()))
     assert await assert_exact(db) > 0
+    # Scores were counted at several ranks: the counts followed the pairs' statuses, not only their scores.
+    assert len(ranks) > 1, ranks
+    await assert_charts_read_the_counts_as_the_scan_did(db, steps)
+
+
+async def assert_charts_read_the_counts_as_the_scan_did(db: Any, steps: list[int]) -> None:
+    """The theme charts read from review_theme_count are those the scan of the responses gives, for every filter
+    the table is keyed by; the other filters fall back to the scan."""
+    async with db() as session:
+        track = await session.scalar(select(Track.code).join(Step).where(Step.id == steps[0]))
+        queries = ReviewQueries(session)
+        cases = [Filters(), Filters(track=track), *(Filters(step=step) for step in steps),
+                 *(Filters(status=status) for status in STATUSES),
+                 *(Filters(step=step, status=status) for step in steps[:2] for status in STATUSES)]
+        for filters in cases:
+            assert queries.counted(filters)
+            maintained = sorted((t, float(v), int(n)) for t, v, n in await queries.maintained_theme_counts(filters))
+            scanned = sorted((t, float(v), int(n)) for t, v, n in await queries.scanned_theme_counts(filters))
+            assert maintained == scanned, filters
+        assert (await queries.chart_rows(Filters()))[1]
+        assert not queries.counted(Filters(q="x")) and not queries.counted(Filters(min_maturity=10))
 
 
 async def test_the_dashboard_rows_are_those_of_the_old_aggregate_in_every_order(db, settings, cast, content):

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -101,3 +101,16 @@ async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncI
             except BaseException:
                 await session.rollback()
                 raise
+
+
+# The market's maintained figures (review_theme_count) are updated by triggers that first take this advisory
+# lock on PostgreSQL, so that two saves crossing theme scores queue instead of deadlocking on the count rows.
+MARKET_FIGURES_LOCK = (16, 22)
+
+
+async def lock_market_figures(session: AsyncSession) -> None:
+    """Take the figures' lock before a transaction changes several responses (a migration, a reopening of
+    several chapters, steps removed): the triggers would take it after the first response's row lock, and a
+    save of a later response, holding that row and waiting for the lock, would deadlock with us."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text(f"SELECT pg_advisory_xact_lock{MARKET_FIGURES_LOCK}"))

@@ -22,7 +22,9 @@ class AuditEvent(Base):
     """One row per state change: who did what to which object, and from where."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_company_created", "company_id", "created_at"),)
+    # By target: the review's drill-down reads the events of a product's responses and comments.
+    __table_args__ = (Index("ix_audit_event_company_created", "company_id", "created_at"),
+                      Index("ix_audit_event_target", "target_type", "target_id"))
 
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from convergence.companies.access import grant, member, readable_product_ids, require_company
 from convergence.identity.context import Context
 from convergence.core import events
+from convergence.core.db import lock_market_figures
 from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.i18n import gettext as _
 from convergence.core.i18n import N_
@@ -444,6 +445,7 @@ class ProductService:
         self.ctx.audit("product.deleted", target_type="product", target_id=product.id,
                        company_id=product.company_id, display_name=product.display_name,
                        edition=product.edition, version=product.version, kind=product.kind)
+        await lock_market_figures(self.session)  # its responses go with it
         await self.session.delete(product)
         await self.session.flush()
 

@@ -10,6 +10,8 @@ review_summary for REFRESH, on the enrolment `e`, its product `p` and company `c
 
 from __future__ import annotations
 
+from convergence.core.db import MARKET_FIGURES_LOCK
+
 # Status ranks follow convergence.questionnaires.models.Status, least advanced first; a step without responses is
 # not_started, 0.
 RANK = ("coalesce(min(CASE r.status WHEN 'not_started' THEN 0 WHEN 'draft' THEN 1 WHEN 'submitted' THEN 2 "
@@ -43,3 +45,54 @@ WHERE {where}"""
 # triggers of migration 0014 on those two tables (names start with this prefix on both databases).
 TRIGGER_PREFIX = "review_summary_"
 LOADED_TABLES = ("enrolment", "response")
+
+# ------------------------------------------------------------------------------------------- theme score counts
+
+# review_theme_count (convergence.review.theme_counts, migration 0022): how many started responses of enrolled
+# (product, step) pairs give each numeric score to each theme, per (step, status rank of the pair's summary row).
+# The dashboard's theme box plots read it instead of expanding the JSON scores of every response of the market.
+#
+# THEME_DELTA adds ({sign} "") or takes away ({sign} "-") the contribution of the enrolments matching {where}
+# (over enrolment e): the triggers take a pair's contribution away BEFORE a change of its responses or its
+# enrolment and add it back AFTER, so each count follows the pair's status rank as well as its scores. The rank is
+# computed from the responses (as review_summary's REFRESH does), not read from review_summary, so that the order in
+# which the two tables' triggers fire does not matter. {score} is the dialect's numeric score of ts.value (NULL
+# when the JSON value is not a number), as the review's query computed it per request before.
+# Counts a change brought to zero stay (the readers skip them): their number is bounded by the distinct (step,
+# rank, theme, score) ever used, and deleting them would cost every autosave a scan. A rebuild drops them.
+THEME_DELTA = """
+INSERT INTO review_theme_count (step_id, status_rank, theme, score, n)
+SELECT g.step_id, g.status_rank, g.theme, g.score, {sign}count(*) FROM (
+  SELECT x.step_id AS step_id, (SELECT {rank} FROM response r
+                                WHERE r.product_id = x.product_id AND r.step_id = x.step_id) AS status_rank,
+         ts.key AS theme, {score} AS score
+  FROM enrolment e JOIN response x ON x.product_id = e.product_id AND x.step_id = e.step_id,
+       json_each(x.theme_scores) ts
+  WHERE {where} AND x.status <> 'not_started'
+) g
+WHERE g.score IS NOT NULL
+GROUP BY g.step_id, g.status_rank, g.theme, g.score
+ON CONFLICT (step_id, status_rank, theme, score) DO UPDATE SET n = review_theme_count.n + excluded.n"""
+
+THEME_SCORE = {
+    "sqlite": "CASE WHEN ts.type IN ('integer', 'real') THEN ts.value END",
+    "postgresql": "CASE WHEN json_typeof(ts.value) = 'number' THEN CAST(CAST(ts.value AS TEXT) AS FLOAT) END",
+}
+
+# PostgreSQL: the counts are rows every writer of a step shares, and a change takes a pair's contribution away
+# (locking the rows of its old scores) before adding the new one (locking others): two autosaves crossing scores
+# would deadlock. The triggers first take this transaction-scoped advisory lock, so that writers of the counts
+# queue instead (until their commit: an autosave holds it a millisecond or two). The two-key form: a key space
+# apart from the one-key locks of core.ratelimit. SQLite has one writer at a time already.
+THEME_LOCK = f"pg_advisory_xact_lock{MARKET_FIGURES_LOCK}"  # core/db.py: lock_market_figures
+
+
+def theme_delta(dialect: str, where: str, sign: str = "") -> str:
+    """THEME_DELTA for a dialect ("sqlite" or "postgresql"), over the enrolments `e` matching `where`."""
+    return THEME_DELTA.replace("{rank}", RANK).replace("{score}", THEME_SCORE[dialect]).replace(
+        "{sign}", sign).replace("{where}", where)
+
+
+def theme_rebuild(dialect: str) -> list[str]:
+    """Every count recomputed from the enrolments and responses (the migration's backfill, a repair)."""
+    return ["DELETE FROM review_theme_count", theme_delta(dialect, "1 = 1")]

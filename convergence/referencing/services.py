@@ -19,6 +19,7 @@ from convergence.accounts.validation import normalise_email, valid_email
 from convergence.companies.access import grant, member, readable_product_ids
 from convergence.companies.models import Company
 from convergence.core import audit, events
+from convergence.core.db import lock_market_figures
 from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.i18n import N_, current_language, gettext
 from convergence.core.inputs import TextProblem, clean_text, is_id
@@ -500,6 +501,7 @@ class ReferencingService:
         application, _ = await self._application(application_id, Permission.APPLICATION_FILE)
         workflow.target(application.status, Action.REOPEN)
         questionnaires = QuestionnaireService(self.ctx)
+        await lock_market_figures(self.session)
         reopened = []
         for response_id, revision in self._concerned(application).items():
             response = await self.session.get(Response, response_id)

@@ -83,6 +83,14 @@ async def csv_chunks(batches: AsyncIterable[Sequence[ReviewRowOut]], language: s
             yield chunk.encode("utf-8")
 
 
+async def csv_lines_chunks(lines: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """The CSV document of `csv_chunks` from rows the database already wrote as CSV lines (csv_sql.py): the
+    BOM and the header first, then the lines as they come."""
+    yield csv_text(EXPORT_COLUMNS, []).encode("utf-8")
+    async for chunk in lines:
+        yield chunk
+
+
 
 # ------------------------------------------------------------------------------------------------ XLSX stream
 #

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 
 from convergence.core.charts import chart
 from convergence.core.errors import DomainError, Invalid, NotFound
+from convergence.core.i18n import N_, gettext
 from convergence.core.pages import form_errors, is_htmx, redirect, render
 from convergence.core.params import FromPath
 from convergence.identity.policy import Permission
@@ -37,26 +38,44 @@ class ReviewPages(Controller):
         params = dict(request.query_params)
         errors: dict[str, str] = {}
         status = 200
+        # The company filter is a name typed (with suggestions: company_options); the rows, links and exports
+        # filter by the company's id, which the name is turned into when it designates one company.
+        company_text = (params.pop("company_name", "") or "").strip()
+        company_candidates: list[dict[str, Any]] = []
+        if company_text:
+            company_id, company_candidates = await review_service.company_choice(company_text)
+            params.pop("company", None)
+            if company_id is not None:
+                params["company"], company_candidates = str(company_id), []
         try:
             filters = parse_filters(params)
             page = parse_page(params.get("page"))
         except DomainError as exc:
             errors, status, filters, page = form_errors(exc), exc.status_code, Filters(), 1
+        if company_text and "company" not in params:
+            sentence = (N_("Several companies match this name: choose one.") if company_candidates
+                        else N_("No company's name contains this text."))
+            errors, status = {**errors, "company_name": gettext(sentence)}, Invalid.status_code
+        elif filters.company is not None:
+            company_text = await review_service.company_name(filters.company) or ""
         charts = await review_service.charts(filters)
         rows, total = await review_service.rows(filters, PAGE_SIZE, (page - 1) * PAGE_SIZE,
                                          total=sum(step["total"] for step in charts["steps"]))
         pages = max(1, math.ceil(total / PAGE_SIZE))
         query = filters.query()
         unsorted = {k: v for k, v in query.items() if k != "sort"}
+        without_company = {k: v for k, v in query.items() if k != "company"}
         sort_links = {key: _href("/review", {**unsorted, "sort": ("-" if filters.sort == key and not
                                                                    filters.descending else "") + key})
                       for key in SORTS}
         context = {
-            "filters": filters, "form": {k: params.get(k, "") for k in (
-                "track", "step", "status", "company", "q", "min_maturity", "max_maturity", "sort")},
+            "filters": filters, "form": {**{k: params.get(k, "") for k in (
+                "track", "step", "status", "q", "min_maturity", "max_maturity", "sort")},
+                "company_name": company_text}, "company_candidates": company_candidates,
             "errors": errors, "rows": rows, "total": total, "page": page, "pages": pages,
             "row_versions": await review_service.row_versions(rows),  # questionnaires/versions.py
             "pager_base": _href("/review", query) + ("&" if query else "?"),
+            "company_base": _href("/review", without_company) + ("&" if without_company else "?"),
             "csv_href": _href("/api/v1/review/export.csv", query),
             "xlsx_href": _href("/api/v1/review/export.xlsx", query),
             "sort_links": sort_links, "statuses": STATUSES,
@@ -67,6 +86,14 @@ class ReviewPages(Controller):
             "applications": None if is_htmx(request) else await application_queue_service.summary(),
         }
         return render(request, "review/dashboard.html", context, partial="review/_results.html", status=status)
+
+    @get("/review/companies")
+    async def company_options(self, review_service: NamedDependency[ReviewService],
+                              request: Request[Any, Any, Any]) -> Any:
+        """The company filter's suggestions (a datalist's options, swapped in by htmx as the name is typed)."""
+        text = request.query_params.get("company_name") or ""
+        companies = await review_service.companies_matching(text) if text.strip() else []
+        return render(request, "review/_company_options.html", {"companies": companies})
 
     async def _product_context(self, review_service: ReviewService, product_id: int, shown: str | None,
                                **extra: Any) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The review's SQL. Every list, chart and export is a fixed number of statements whatever the number of
 vendors: the per-(product, step) rows, their counts and the status chart read review_summary, which the database
-keeps in the transaction of every response change (migration 0014); only the theme box plots and market averages
-still aggregate the stored theme scores of the responses. No authorization here: ReviewService checks the actor
+keeps in the transaction of every response change (migration 0014); the theme box plots read review_theme_count,
+kept the same way (migration 0022), unless filtered by company, search or maturity; the market averages still
+aggregate the stored theme scores of the responses. No authorization here: ReviewService checks the actor
 before it asks."""
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from convergence.questionnaires.models import (
 )
 from convergence.review.filters import STATUSES, Filters
 from convergence.review.models import ReviewComment
+from convergence.review.theme_counts import review_theme_count
 
 T = TypeVar("T")
 
@@ -67,6 +69,12 @@ async def _uncut(operation: Awaitable[T]) -> T:
 def _like(text: str) -> str:
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _track_steps(filters: Filters) -> Select[Any]:
+    """The ids of the steps of the filtered track (given by its code or its id)."""
+    return select(Step.id).join(Track, Track.id == Step.track_id).where(
+        Track.id == filters.track_id if filters.track_id is not None else Track.code == filters.track)
 
 
 @dataclass
@@ -96,9 +104,7 @@ class ReviewQueries:
         summary = review_summary.c
         conditions: list[Any] = []
         if filters.track:
-            tracks = select(Step.id).join(Track, Track.id == Step.track_id).where(
-                Track.id == filters.track_id if filters.track_id is not None else Track.code == filters.track)
-            conditions.append(summary.step_id.in_(tracks))
+            conditions.append(summary.step_id.in_(_track_steps(filters)))
         if filters.step is not None:
             conditions.append(summary.step_id == filters.step)
         if filters.status:
@@ -188,27 +194,67 @@ class ReviewQueries:
         while (rows := await _uncut(next_batch())) is not None:
             yield rows
 
+    async def stream_scalars(self, statement: Select[Any], batch: int) -> AsyncIterator[Sequence[Any]]:
+        """The first column of a statement's rows, `batch` at a time from a server-side cursor (as
+        stream_rows)."""
+        result = await _uncut(self.session.stream(statement.execution_options(yield_per=batch)))
+        batches = result.scalars().partitions()
+
+        async def next_batch() -> Sequence[Any] | None:
+            return await anext(batches, None)
+
+        while (values := await _uncut(next_batch())) is not None:
+            yield values
+
     async def chart_rows(self, filters: Filters) -> tuple[list[Row[Any]], list[Row[Any]]]:
         """Over the filtered rows: (step id, status rank, how many), and (theme, score, how many) over their
         started responses: two grouped statements, small whatever the market. The status counts read
-        review_summary alone (ix_review_summary_step_rank); the theme scores are still expanded from the JSON of
-        the filtered rows' responses, which is now most of the dashboard's time (about 60 ms at 20,000 rows on
-        SQLite): the next figures to maintain."""
+        review_summary alone (ix_review_summary_step_rank); the theme scores read review_theme_count, kept by the
+        database, when the filters are the track, step and status it is keyed by, and otherwise expand the JSON
+        scores of the filtered rows' responses (a company, a search or maturity bounds: rows that table does not
+        tell apart, and mostly few)."""
         summary = review_summary.c
         conditions = self.conditions(filters)
         counts = (await self.session.execute(
             select(summary.step_id, summary.status_rank, func.count()).where(*conditions)
             .group_by(summary.step_id, summary.status_rank))).all()
-        filtered = select(summary.product_id, summary.step_id).where(*conditions).subquery("filtered")
+        if self.counted(filters):
+            return list(counts), await self.maintained_theme_counts(filters)
+        return list(counts), await self.scanned_theme_counts(filters)
+
+    @staticmethod
+    def counted(filters: Filters) -> bool:
+        """Whether review_theme_count answers the theme charts of these filters."""
+        return filters.company is None and not filters.q and filters.min_maturity is None \
+            and filters.max_maturity is None
+
+    async def maintained_theme_counts(self, filters: Filters) -> list[Row[Any]]:
+        """(theme, score, how many) from review_theme_count, for filters on the track, step and status only."""
+        counted = review_theme_count.c
+        conditions: list[Any] = []
+        if filters.track:
+            conditions.append(counted.step_id.in_(_track_steps(filters)))
+        if filters.step is not None:
+            conditions.append(counted.step_id == filters.step)
+        if filters.status:
+            conditions.append(counted.status_rank == STATUSES.index(filters.status))
+        total = func.sum(counted.n)
+        return list((await self.session.execute(
+            select(counted.theme, counted.score, total).where(*conditions)
+            .group_by(counted.theme, counted.score).having(total > 0))).all())
+
+    async def scanned_theme_counts(self, filters: Filters) -> list[Row[Any]]:
+        """(theme, score, how many) expanded from the JSON scores of the filtered rows' started responses."""
+        summary = review_summary.c
+        filtered = select(summary.product_id, summary.step_id).where(*self.conditions(filters)).subquery("filtered")
         pairs, score = self._theme_score_pairs()
-        grouped = (await self.session.execute(
+        return list((await self.session.execute(
             select(pairs.c.key, score, func.count())
             .select_from(Response)
             .join(filtered, and_(filtered.c.product_id == Response.product_id, filtered.c.step_id == Response.step_id))
             .join(pairs, literal(True))
             .where(Response.status != Status.NOT_STARTED, score.is_not(None))
-            .group_by(pairs.c.key, score))).all()
-        return list(counts), list(grouped)
+            .group_by(pairs.c.key, score))).all())
 
     async def steps(self) -> list[Step]:
         return list((await self.session.scalars(select(Step).join(Track).order_by(Track.position,
@@ -220,9 +266,15 @@ class ReviewQueries:
     async def tracks(self) -> list[Track]:
         return list((await self.session.scalars(select(Track).order_by(Track.position))).all())
 
-    async def companies(self) -> list[Row[Any]]:
-        return list((await self.session.execute(select(Company.id, Company.name).order_by(
-            func.lower(Company.name)))).all())
+    async def companies_matching(self, text: str, limit: int, offset: int = 0) -> list[Row[Any]]:
+        """(id, name) of the companies whose name contains `text` (any case), by name, a window of them: the
+        filter's suggestions, which must not grow with the market (one scan of the company names)."""
+        return list((await self.session.execute(
+            select(Company.id, Company.name).where(func.lower(Company.name).like(_like(text), escape="\\"))
+            .order_by(func.lower(Company.name), Company.id).limit(limit).offset(offset))).all())
+
+    async def company_name(self, company_id: int) -> str | None:
+        return await self.session.scalar(select(Company.name).where(Company.id == company_id))
 
     # -------------------------------------------------------------------------- market
 

@@ -19,8 +19,9 @@ from convergence.questionnaires.models import Response
 from convergence.questionnaires.services import QuestionnaireService, clean_comment
 from convergence.questionnaires.versions import UsedVersion, versions_used
 from convergence.review import statistics, views
-from convergence.review.exports import csv_chunks, xlsx_chunks
-from convergence.review.filters import Filters
+from convergence.review.csv_sql import csv_lines, line_statement
+from convergence.review.exports import csv_chunks, csv_lines_chunks, status_label, xlsx_chunks
+from convergence.review.filters import MAX_SEARCH, STATUSES, Filters
 from convergence.review.models import ReviewComment
 from convergence.review.queries import ReviewQueries
 from convergence.review.schemas import ReviewRowOut
@@ -29,6 +30,8 @@ from convergence.review.views import comment_json, review_row
 # Rows fetched, built and encoded at a time by the exports: large enough that the per-batch costs (a round trip,
 # a chunk sent) vanish, small enough that a batch stays a few hundred kilobytes.
 EXPORT_BATCH = 500
+CSV_LINE_BATCH = 1000  # lines the database wrote, read at a time (a line is about 150 bytes)
+COMPANY_SUGGESTIONS = 20  # companies suggested to the company filter at a time
 
 
 class ReviewService:
@@ -62,9 +65,32 @@ class ReviewService:
         return await versions_used(self.session, [(r.product_id, r.step_id) for r in rows])
 
     async def choices(self) -> dict[str, Any]:
-        """What the filter form offers: tracks with their steps, companies."""
+        """What the filter form offers: tracks with their steps (companies are searched: companies_matching)."""
         self.ctx.require(Permission.REVIEW_READ)
-        return views.choices(await self.queries.tracks(), await self.queries.companies())
+        return views.choices(await self.queries.tracks())
+
+    async def companies_matching(self, text: str, limit: int = COMPANY_SUGGESTIONS,
+                                 offset: int = 0) -> list[dict[str, Any]]:
+        """The companies whose name contains `text` (any case), by name, `limit` from `offset`: the company
+        filter's suggestions, and its choices when a typed name fits several."""
+        self.ctx.require(Permission.REVIEW_READ)
+        text = text.strip()[:MAX_SEARCH]
+        return [{"id": c.id, "name": c.name} for c in await self.queries.companies_matching(text, limit, offset)]
+
+    async def company_choice(self, text: str) -> tuple[int | None, list[dict[str, Any]]]:
+        """The company a typed name designates: the one whose name it is (any case), else the only one whose
+        name contains it; otherwise None and the first candidates (none: no company matches)."""
+        candidates = await self.companies_matching(text, COMPANY_SUGGESTIONS + 1)
+        exact = [c for c in candidates if c["name"].casefold() == text.strip().casefold()]
+        if len(exact) == 1:
+            return exact[0]["id"], exact
+        if len(candidates) == 1:
+            return candidates[0]["id"], candidates
+        return None, candidates[:COMPANY_SUGGESTIONS]
+
+    async def company_name(self, company_id: int) -> str | None:
+        self.ctx.require(Permission.REVIEW_READ)
+        return await self.queries.company_name(company_id)
 
     # Exports are streamed: the methods below are not coroutines but return the body's chunks, read from a
     # server-side cursor while the answer is sent. They check the right when called, in the handler, so that a
@@ -73,8 +99,15 @@ class ReviewService:
     # and a GET holds neither SQLite's write lock nor the app's write gate, so writers go on meanwhile.
 
     def export_csv(self, filters: Filters) -> AsyncIterator[bytes]:
+        """On PostgreSQL the database writes the lines (review/csv_sql.py), the same bytes several times
+        faster; SQLite streams the rows through exports.csv_chunks."""
         self.ctx.require(Permission.REVIEW_READ)
-        return csv_chunks(self._row_batches(filters), current_language())
+        language = current_language()
+        if self.session.bind.dialect.name == "postgresql":
+            labels = {status: status_label(status) for status in STATUSES}
+            statement = line_statement(self.queries, filters, language, labels)
+            return csv_lines_chunks(csv_lines(self.queries, statement, CSV_LINE_BATCH))
+        return csv_chunks(self._row_batches(filters), language)
 
     def export_xlsx(self, filters: Filters) -> AsyncIterator[bytes]:
         self.ctx.require(Permission.REVIEW_READ)

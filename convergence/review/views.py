@@ -45,9 +45,9 @@ def theme_titles(themes: Iterable[Theme]) -> dict[str, str]:
     return {t.code: localized(t, "title") for t in themes}
 
 
-def choices(tracks: list[Track], companies: Iterable[Any]) -> dict[str, Any]:
-    """What the filter form offers: tracks with their steps, companies."""
-    return {"tracks": tracks, "companies": [{"id": c.id, "name": c.name} for c in companies]}
+def choices(tracks: list[Track]) -> dict[str, Any]:
+    """What the filter form offers: tracks with their steps (companies are searched, not listed)."""
+    return {"tracks": tracks}
 
 
 # ------------------------------------------------------------------------------------------------ charts
