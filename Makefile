@@ -42,8 +42,11 @@ run: demo
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop; e-mailed links use $$CONVERGENCE_BASE_URL)"
 	$(BIN)/convergence serve --host $(HOST) --port $(PORT)
 
+# One pytest worker per CPU, a test file's tests in one worker (a browser file starts its live server once).
+# `make test XDIST=` runs in one process.
+XDIST ?= -n auto --dist loadfile
 test: locale
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/run.py

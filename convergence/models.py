@@ -7,9 +7,13 @@ from convergence.companies import team_models as _team  # noqa: F401
 from convergence.faq import models as _faq  # noqa: F401
 from convergence.notifications import models as _notifications  # noqa: F401
 from convergence.products import models as _products  # noqa: F401
+from convergence.publications import models as _publications  # noqa: F401
 from convergence.questionnaires import models as _questionnaires  # noqa: F401
+from convergence.questionnaires.evidence import models as _evidence  # noqa: F401
 from convergence.referencing import models as _referencing  # noqa: F401
 from convergence.review import models as _review  # noqa: F401
+from convergence.review import theme_counts as _review_theme_counts  # noqa: F401
+from convergence.roadmap import models as _roadmap  # noqa: F401
 from convergence.core.models import metadata
 
 __all__ = ["include_name", "metadata"]

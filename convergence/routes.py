@@ -51,6 +51,15 @@ from convergence.catalogue.pages import CataloguePages
 from convergence.catalogue.services import CatalogueService
 from convergence.review.applications import ApplicationQueueService
 from convergence.review.applications_web import ApplicationQueueApi, ApplicationQueuePages
+from convergence.questionnaires.evidence.api import EvidenceApi
+from convergence.questionnaires.evidence.pages import EvidencePages
+from convergence.questionnaires.evidence.services import EvidenceService
+from convergence.publications.api import PublicationsApi
+from convergence.publications.pages import PublicationPages
+from convergence.publications.services import PublicationService
+from convergence.roadmap.api import RoadmapApi
+from convergence.roadmap.pages import RoadmapPages
+from convergence.roadmap.services import RoadmapService
 
 
 SERVICES = [AuthService, FaqService, ImportService, JoiningService, OutboxService, PasswordService, ProductService,
@@ -95,3 +104,13 @@ HANDLERS: list[Any] = [
 
 def route_handlers() -> list[Any]:
     return list(HANDLERS)
+
+
+SERVICES += [PublicationService]
+HANDLERS += [PublicationsApi, PublicationPages]
+
+SERVICES += [RoadmapService]
+HANDLERS += [RoadmapApi, RoadmapPages]
+
+SERVICES += [EvidenceService]
+HANDLERS += [EvidenceApi, EvidencePages]

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, Sequence, Table, func, insert, select, text
+from sqlalchemy import JSON, Sequence, Table, bindparam, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +40,7 @@ from convergence.core.models import AuditEvent, utcnow
 from convergence.core.security import hash_password
 from convergence.products.models import Kind, Product, identity_key, product_base_link
 from convergence.notifications.simulate import simulate_notifications
+from convergence.publications.simulate import simulate_publications
 from convergence.questionnaires import engine, summary_sql
 from convergence.questionnaires.models import (
     Enrolment,
@@ -50,7 +51,9 @@ from convergence.questionnaires.models import (
     Step,
 )
 from convergence.questionnaires.versions import simulate_versions
+from convergence.questionnaires.evidence.simulate import simulate_evidence
 from convergence.referencing.simulate import simulate_applications
+from convergence.roadmap.simulate import simulate_roadmaps
 from convergence.settings import Settings
 
 SIMULATION_PASSWORD = "Simulation-Convergence-2026"
@@ -101,6 +104,8 @@ class Summary:
     attestations: int = 0
     migrated: int = 0
     notifications: int = 0
+    evidence: int = 0
+    roadmaps: int = 0  # products given targets (and some lines an owner)
 
 
 def random_answer(rng: random.Random, item: Item, quality: float) -> Any:
@@ -216,8 +221,8 @@ async def simulate(settings: Settings, companies: int, seed: int, products_per_c
                     existing = await _existing(session, [plan.siren for plan in plans])
                     plans = [plan for plan in plans if plan.siren not in existing]
                     if plans:
-                        async with _summary_triggers_off(session):
-                            await _write(session, plans, seed, by_step.get(None, []), password_hash, summary)
+                        async with _summary_triggers_off(session) as off:
+                            await _write(session, plans, seed, by_step.get(None, []), password_hash, summary, off)
                 if summary.companies and index + 1 == len(chunks):
                     await _analyze(maker, ANALYZED)
                 elif plans and index & (index + 1) == 0:
@@ -249,6 +254,12 @@ async def _life(maker: async_sessionmaker[AsyncSession], settings: Settings, see
         summary.migrated = await simulate_versions(session, rng, settings)
     async with unit_of_work(maker) as session:
         summary.notifications = await simulate_notifications(session, rng)
+    async with unit_of_work(maker) as session:
+        await simulate_publications(session, rng, settings)
+    async with unit_of_work(maker) as session:  # its own draws: the steps above keep theirs
+        summary.evidence = await simulate_evidence(session, random.Random(f"{seed}:evidence"))
+    async with unit_of_work(maker) as session:  # its own draws too
+        summary.roadmaps = await simulate_roadmaps(session, random.Random(f"{seed}:roadmaps"), settings)
 
 
 def _detached(questionnaire: Questionnaire) -> Any:
@@ -399,7 +410,9 @@ def _json_text(value: Any) -> str | None:
 
 
 async def _write(session: AsyncSession, plans: list[_Plan], seed: int, global_questionnaires: list[Questionnaire],
-                 password_hash: str, summary: Summary) -> None:
+                 password_hash: str, summary: Summary, themes: bool = True) -> None:
+    """`themes`: the theme score triggers were off, so the chunk's counts are added here (when they stayed on,
+    they counted the rows already, and adding them again would count them twice)."""
     now = utcnow()
     stamps = {"created_at": now, "updated_at": now}
     tables = {model: model.__table__ for model in (Company, User, Product, MemberRight, Enrolment, Response,
@@ -454,6 +467,11 @@ async def _write(session: AsyncSession, plans: list[_Plan], seed: int, global_qu
     await session.execute(text(summary_sql.REFRESH.format(
         where="review_summary.company_id BETWEEN :first AND :last")),
         {"first": company_ids[0], "last": company_ids[-1]})
+    if themes and products:
+        # The chunk's products exactly (not a range): a count added twice would stay wrong.
+        await session.execute(text(summary_sql.theme_delta(session.get_bind().dialect.name,
+                                                           "e.product_id IN :products")).bindparams(
+            bindparam("products", expanding=True)), {"products": products})
 
 
 def _response(company_id: int, product_id: int | None, step_id: int | None, questionnaire: Questionnaire,
@@ -474,7 +492,7 @@ def _response(company_id: int, product_id: int | None, step_id: int | None, ques
 
 
 @contextlib.asynccontextmanager
-async def _summary_triggers_off(session: AsyncSession) -> AsyncIterator[None]:
+async def _summary_triggers_off(session: AsyncSession) -> AsyncIterator[bool]:
     """Inside the chunk's transaction, the review_summary triggers of enrolment and response are off (the chunk
     rebuilds its rows in bulk at the end); they are back on before the commit, so that no other transaction ever
     sees them off.
@@ -499,7 +517,7 @@ async def _summary_triggers_off(session: AsyncSession) -> AsyncIterator[None]:
                     await session.execute(text(f'ALTER TABLE "{table}" DISABLE TRIGGER "{name}"'))
         except DBAPIError:  # not the owner: the triggers stay on
             names = []
-        yield
+        yield bool(names)
         for table, name in names:
             await session.execute(text(f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"'))
         return
@@ -508,6 +526,6 @@ async def _summary_triggers_off(session: AsyncSession) -> AsyncIterator[None]:
         "AND name LIKE :prefix"), {"prefix": summary_sql.TRIGGER_PREFIX + "%"})).all()
     for name, _sql in triggers:
         await session.execute(text(f'DROP TRIGGER "{name}"'))
-    yield
+    yield True
     for _name, sql in triggers:
         await session.execute(text(sql))

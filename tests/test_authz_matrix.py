@@ -39,6 +39,8 @@ from convergence.fixtures import load_terms
 from convergence.faq.fixtures import load_faq
 from convergence.faq.models import FaqEntry
 from convergence.notifications.models import Notification
+from convergence.questionnaires.evidence.models import Evidence
+from convergence.publications.models import Publication
 from convergence.referencing.models import ApplicationAttachment, ReferencingApplication
 from sqlalchemy import select
 
@@ -248,6 +250,59 @@ MATRIX: dict[str, str] = {
     "PUT /api/v1/me/notification-preferences": "signed_in",
 }
 
+
+ROADMAP_ROWS = {
+    "GET /api/v1/products/{product_id}/roadmap": "application:read",
+    "GET /api/v1/products/{product_id}/roadmap.csv": "application:read",
+    "GET /api/v1/products/{product_id}/roadmap.ics": "application:read",
+    "PUT /api/v1/products/{product_id}/roadmap/targets": "product:validate",
+    "PUT /api/v1/products/{product_id}/roadmap/lines/{item_code}/owner": "product:edit",
+    "GET /api/v1/roadmap": "member",
+    "GET /api/v1/roadmap.csv": "member",
+    "GET /api/v1/roadmap.ics": "member",
+    "GET /products/{product_id}/roadmap": "application:read",
+    "GET /products/{product_id}/roadmap.csv": "application:read",
+    "GET /products/{product_id}/roadmap.ics": "application:read",
+    "POST /products/{product_id}/roadmap/targets": "product:validate",
+    "POST /products/{product_id}/roadmap/lines/{item_code}/owner": "product:edit",
+    "GET /roadmap": "member",
+    "GET /roadmap.csv": "member",
+    "GET /roadmap.ics": "member",
+}
+MATRIX.update(ROADMAP_ROWS)
+
+EVIDENCE_ROWS = {
+    "GET /api/v1/responses/{response_id}/evidence": "application:read",
+    "GET /api/v1/responses/{response_id}/items/{item_code}/evidence": "application:read",
+    "POST /api/v1/responses/{response_id}/items/{item_code}/evidence": "product:edit",
+    "GET /api/v1/evidence/{evidence_id}": "application:read",
+    "GET /api/v1/evidence/{evidence_id}/file": "application:read",
+    "DELETE /api/v1/evidence/{evidence_id}": "product:edit",
+    "GET /responses/{response_id}/evidence": "application:read",
+    "GET /responses/{response_id}/items/{item_code}/evidence": "application:read",
+    "POST /responses/{response_id}/items/{item_code}/evidence/file": "product:edit",
+    "POST /responses/{response_id}/items/{item_code}/evidence/link": "product:edit",
+    "POST /evidence/{evidence_id}/remove": "product:edit",
+    "GET /evidence/{evidence_id}/file": "application:read",
+}
+MATRIX.update(EVIDENCE_ROWS)
+MATRIX_PDF = b"%PDF-1.4\n%matrix\n"
+
+MATRIX.update({
+    "POST /api/v1/publications": "support",
+    "GET /api/v1/publications": "public",
+    "GET /api/v1/publications/{publication_id}": "public",
+    "POST /api/v1/publications/{publication_id}/withdraw": "support",
+    "GET /api/v1/products/{product_id}/comparison": "product:read",
+    "GET /publications": "public",
+    "POST /publications": "support",
+    "GET /publications/{publication_id}": "public",
+    "POST /publications/{publication_id}/withdraw": "support",
+    "GET /publications/trend": "public",
+    "GET /products/{product_id}/comparison": "product:read",
+    "GET /review/companies": "ans",
+})
+
 ROLES = ("anonymous", "support", "reviewer", "manager", "contributor", "contributor_read", "contributor_edit",
          "contributor_validate", "outsider")
 CONTRIBUTOR_LEVEL = {"contributor": None, "contributor_read": "read", "contributor_edit": "edit",
@@ -340,13 +395,15 @@ async def build_world(settings: Any, db: async_sessionmaker[AsyncSession]) -> Wo
         questionnaire = Questionnaire(code="q", version=1, step_id=step.id, title_fr="q", title_en="q", current=True)
         session.add(questionnaire)
         await session.flush()
-        session.add(Item(questionnaire_id=questionnaire.id, code="i", position=1, theme="security",
-                         type="boolean", label_fr="i", label_en="i", required=True, scored=True, options=[]))
+        matrix_item = Item(questionnaire_id=questionnaire.id, code="i", position=1, theme="security",
+                         type="boolean", label_fr="i", label_en="i", required=True, scored=True, options=[])
+        session.add(matrix_item)
+        await session.flush()
         responses = {}
         for key, company, prod in (("own", own, own_product), ("foreign", foreign, foreign_product)):
             response = QResponse(company_id=company.id, product_id=prod.id, questionnaire_id=questionnaire.id,
                                  step_id=step.id, status="not_started", version=0, revision=1, answers={},
-                                 planned={})
+                                 planned={str(matrix_item.id): "2031-01-15"})
             session.add(response)
             await session.flush()
             responses[key] = response.id
@@ -362,6 +419,15 @@ async def build_world(settings: Any, db: async_sessionmaker[AsyncSession]) -> Wo
             session.add(attestation)
             await session.flush()
             attestations[key] = attestation
+        # A file (a link has no /file) on each response's question: evidence follows the response's rights.
+        evidence = {}
+        for key in ("own", "foreign"):
+            item = Evidence(company_id=(own if key == "own" else foreign).id, response_id=responses[key],
+                            item_code="i", kind="file", filename="e.pdf", content_type="application/pdf",
+                            size=len(MATRIX_PDF), sha256="0" * 64, content=MATRIX_PDF, comment="")
+            session.add(item)
+            await session.flush()
+            evidence[key] = item.id
         # A notification of our manager ("own") and one of the outsider ("foreign"): only its recipient reads it.
         notifications = {}
         for key, recipient in (("own", users["manager"]), ("foreign", users["outsider"])):
@@ -389,6 +455,11 @@ async def build_world(settings: Any, db: async_sessionmaker[AsyncSession]) -> Wo
             session.add(attachment)
             await session.flush()
             attachments[key] = attachment.id
+        # A publication is the market's, anonymised: the same one for everyone.
+        publication = Publication(label="2026 S1", year=2026, half=1, live_key="2026 S1", basis="validated",
+                                  products=0, companies=0, figures={"steps": []}, published_at=utcnow())
+        session.add(publication)
+        await session.flush()
         missing = 987654
         ids = {
             "listing_id": listings | {"missing": missing},
@@ -406,6 +477,9 @@ async def build_world(settings: Any, db: async_sessionmaker[AsyncSession]) -> Wo
             # The library is reference data: the same questionnaire for everyone, a missing one 404.
             "code": {"own": "q", "foreign": "q", "missing": "absent"},  # type: ignore[dict-item]
             "version": {"own": 1, "foreign": 1, "missing": missing},
+            "item_code": {"own": "i", "foreign": "i", "missing": "absent"},  # type: ignore[dict-item]
+            "evidence_id": evidence | {"missing": missing},
+            "publication_id": {"own": publication.id, "foreign": publication.id, "missing": missing},
             "place": {"own": "team", "foreign": "products", "missing": "nowhere"},  # type: ignore[dict-item]
             "attestation_id": {key: a.id for key, a in attestations.items()} | {"missing": missing},
             "token": {key: a.token for key, a in attestations.items()}  # type: ignore[dict-item]

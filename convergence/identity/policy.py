@@ -73,14 +73,18 @@ class Permission(StrEnum):
     REFERENCING_REVIEW = "referencing:review"
     # Publish or revoke the public attestation of a validated response: the company speaks to its customers.
     ATTESTATION_PUBLISH = "attestation:publish"
+    # Set a product's target maturity per theme (its roadmap): managers, and contributors with validate.
+    ROADMAP_TARGET = "roadmap:target"
     # One's own notifications and e-mail preference (target: none; a service reads only the actor's own rows).
     NOTIFICATIONS_OWN = "notifications:own"
+    # Publish or withdraw the semester's anonymised snapshot of the market (convergence/publications): ANS support.
+    PUBLICATIONS_PUBLISH = "publications:publish"
 
 
 _VENDOR = frozenset({
     Permission.COMPANY_READ, Permission.TEAM_READ, Permission.TEAM_INVITE, Permission.INVITATION_WITHDRAW,
     Permission.PRODUCTS_CREATE, Permission.PRODUCT_READ, Permission.PRODUCT_EDIT, Permission.RESPONSE_VALIDATE,
-    Permission.APPLICATION_READ,
+    Permission.APPLICATION_READ, Permission.ROADMAP_TARGET,
 })
 # Everyone signed in, ANS staff included, has their own notification centre (never company-scoped).
 _OWN = frozenset({Permission.NOTIFICATIONS_OWN})
@@ -89,7 +93,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.SUPPORT: _OWN | frozenset({
         Permission.ACCOUNT_REQUESTS_REVIEW, Permission.OUTBOX_READ, Permission.OUTBOX_RETRY,
         Permission.TERMS_PUBLISH, Permission.COMPANIES_READ_ALL, Permission.REVIEW_READ, Permission.FAQ_FEEDBACK_READ,
-        Permission.REFERENCING_READ_ALL,
+        Permission.REFERENCING_READ_ALL, Permission.PUBLICATIONS_PUBLISH,
     }),
     Role.REVIEWER: _OWN | frozenset({Permission.COMPANIES_READ_ALL, Permission.REVIEW_READ, Permission.REVIEW_COMMENT,
                               Permission.REFERENCING_READ_ALL, Permission.REFERENCING_REVIEW}),
@@ -109,6 +113,7 @@ LEVEL_NEEDED: dict[Permission, Level] = {
     Permission.APPLICATION_READ: Level.READ,
     Permission.APPLICATION_FILE: Level.VALIDATE,
     Permission.ATTESTATION_PUBLISH: Level.VALIDATE,
+    Permission.ROADMAP_TARGET: Level.VALIDATE,
 }
 
 # Open to the object's owner with the first permission, and to anyone with the second.

@@ -21,6 +21,7 @@ from convergence.core.web import answers_json
 from convergence.identity.web import Ctx, signed_in
 from convergence.products.services import ProductService
 from convergence.questionnaires import engine, item_types, reference
+from convergence.questionnaires.evidence.services import EvidenceService
 from convergence.questionnaires.models import Item, Theme
 from convergence.questionnaires.workflow import Action
 from convergence.questionnaires.worklist import response_progress
@@ -129,6 +130,7 @@ class QuestionnairePages(Controller):
                 "versions": await VersionService(ctx).state(response, view.grant),  # questionnaires/versions.py
                 "feedback": await service.last_transition(response) if extra.get("done") else None,
                 "faq": await reference.faq(ctx.session),
+                "evidence": await EvidenceService(ctx).by_code(response),  # questionnaires/evidence
                 "localized": localized, "errors": {}, "item_errors": {}, **extra}
 
     @get("/responses/{response_id:int}")

@@ -14,6 +14,7 @@ from convergence.accounts.models import User
 from convergence.companies.access import grant, member, readable_product_ids, require_company
 from convergence.companies.team_models import MemberRight
 from convergence.core import events
+from convergence.core.db import lock_market_figures
 from convergence.identity.policy import Grant, Permission, roles_with
 from convergence.identity.context import Context
 from convergence.core.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
@@ -26,6 +27,7 @@ from convergence.products.models import Product
 from convergence.products.services import ProductService
 from convergence.questionnaires import engine, reference, workflow
 from convergence.questionnaires.answers import AnswerChange, answer_text, changes_between
+from convergence.questionnaires.evidence.carry import copy_evidence
 from convergence.questionnaires.workflow import Action
 from convergence.questionnaires.models import (
     Enrolment,
@@ -244,6 +246,7 @@ class QuestionnaireService:
             if started:
                 raise Conflict("A step whose questionnaires have answers cannot be removed.",
                                code="step_has_answers")
+            await lock_market_figures(self.session)
             await self.session.execute(delete(Response).where(Response.product_id == product.id,
                                                               Response.step_id.in_(removed)))
             await self.session.execute(delete(Enrolment).where(Enrolment.product_id == product.id,
@@ -435,6 +438,8 @@ class QuestionnaireService:
         self.ctx.audit(N_("response.copied"), target_type="response", target_id=response_id,
                        company_id=result.response.company_id, source_id=preview.source.id,
                        copied=len(preview.answers), overwritten=len(preview.overwritten))
+        codes = {str(item.id): item.code for item in result.response.questionnaire.items}
+        await copy_evidence(self.ctx, preview.source, result.response, (codes[key] for key in preview.answers))
         return result.response
 
     async def changes_since_validated(self, view: ResponseView) -> RevisionChanges | None:

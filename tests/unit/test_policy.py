@@ -45,6 +45,7 @@ ROLE_TABLE = {
     P.PRODUCTS_CREATE:         "- - y y",
     P.PRODUCTS_ALL:            "- - y -",
     P.NOTIFICATIONS_OWN:       "y y y y",
+    P.PUBLICATIONS_PUBLISH:    "y - - -",
 }
 ROLES = (Role.SUPPORT, Role.REVIEWER, Role.MANAGER, Role.CONTRIBUTOR)
 CELLS = [(permission, role, mark == "y") for permission, row in ROLE_TABLE.items()
@@ -99,6 +100,7 @@ PRODUCT_TABLE = {
     P.APPLICATION_READ:   ("404",   "y y",       "y y",       "y y"),
     P.APPLICATION_FILE:   ("404",   "403 403",   "403 403",   "403 y"),
     P.ATTESTATION_PUBLISH: ("404",  "403 403",   "403 403",   "403 y"),
+    P.ROADMAP_TARGET:     ("404",   "403 403",   "403 403",   "y y"),
 }
 LEVELS = (None, Level.READ, Level.EDIT, Level.VALIDATE)
 
