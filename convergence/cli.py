@@ -257,7 +257,8 @@ def simulate(companies: int, seed: int, life: bool) -> None:
                f"{summary.responses} responses {dict(sorted(summary.statuses.items()))}; "
                f"{summary.applications} referencing applications, {summary.attestations} attestations, "
                f"{summary.migrated} responses moved to a new questionnaire version, "
-               f"{summary.notifications} notifications.")
+               f"{summary.notifications} notifications, {summary.publications} semester publications, "
+               f"{summary.evidence} pieces of evidence, roadmap targets on {summary.roadmaps} products.")
     click.echo(f"Simulated users sign in with the password {SIMULATION_PASSWORD}.")
 
 

@@ -202,6 +202,15 @@ def demo_answers(items: list[Any], share: float = 1.0) -> dict[str, Any]:
     return answers
 
 
+def demo_planned(items: list[Any], answers: dict[str, Any]) -> dict[str, str]:
+    """Planned compliance dates for most answered, not yet compliant questions, spread over the next two years,
+    so that the demo's roadmap has lines in several quarters (and a few still without a date)."""
+    today = date.today()
+    due = [item for item in rules.not_compliant(items, answers) if str(item.id) in answers]
+    return {str(item.id): (today + timedelta(days=45 + 61 * (n % 11))).isoformat()
+            for n, item in enumerate(due) if n % 4 != 3}
+
+
 async def load_demo_work(settings: Settings, session: AsyncSession, company: Company) -> None:
     """Idempotent: done once, when the demo vendor has none of its demo products yet."""
     names = {fields["name"] for _key, fields, _steps in DEMO_PRODUCTS}
@@ -248,8 +257,10 @@ async def load_demo_work(settings: Settings, session: AsyncSession, company: Com
         response = responses.get((product_id, questionnaire))
         if response is None:  # that questionnaire is not in the fixtures (any more)
             return None
-        await _save_demo_answers(QuestionnaireService(ctx), response, demo_answers(response.questionnaire.items,
-                                                                                    share))
+        items = response.questionnaire.items
+        answers = demo_answers(items, share)
+        planned = demo_planned(items, answers) if key else {}
+        await _save_demo_answers(QuestionnaireService(ctx), response, answers, planned)
         return response.id
 
     contributor_side = QuestionnaireService(as_contributor)
@@ -278,15 +289,17 @@ async def load_demo_work(settings: Settings, session: AsyncSession, company: Com
             break
 
 
-async def _save_demo_answers(service: Any, response: Any, answers: dict[str, Any]) -> None:
+async def _save_demo_answers(service: Any, response: Any, answers: dict[str, Any],
+                             planned: dict[str, str] | None = None) -> None:
     """Saves through the service (the engine checks each value); an answer the current fixtures refuse (bounds
     changed since this demo was written) is left out rather than failing the whole demo."""
     for _attempt in range(len(answers) + 1):
         try:
-            await service.save_answers(response.id, response.version, answers)
+            await service.save_answers(response.id, response.version, answers, planned or None)
             return
         except Invalid as exc:
             refused = str(exc.extra.get("item_id", ""))
             if refused not in answers:
                 raise
             answers.pop(refused)
+            (planned or {}).pop(refused, None)

@@ -105,6 +105,7 @@ class Summary:
     migrated: int = 0
     notifications: int = 0
     evidence: int = 0
+    publications: int = 0
     roadmaps: int = 0  # products given targets (and some lines an owner)
 
 
@@ -255,7 +256,7 @@ async def _life(maker: async_sessionmaker[AsyncSession], settings: Settings, see
     async with unit_of_work(maker) as session:
         summary.notifications = await simulate_notifications(session, rng)
     async with unit_of_work(maker) as session:
-        await simulate_publications(session, rng, settings)
+        summary.publications = await simulate_publications(session, rng, settings)
     async with unit_of_work(maker) as session:  # its own draws: the steps above keep theirs
         summary.evidence = await simulate_evidence(session, random.Random(f"{seed}:evidence"))
     async with unit_of_work(maker) as session:  # its own draws too

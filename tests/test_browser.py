@@ -26,8 +26,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def serve_live(tmp_path_factory: pytest.TempPathFactory, setup: list[list[str]],
+               env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real `convergence serve` on a fresh SQLite database, after the CLI commands of `setup`: its address."""
     if not Path(CHROMIUM).exists():
         if IN_CI:
             pytest.fail(f"{CHROMIUM} is required under CI=true")
@@ -37,13 +38,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "CONVERGENCE_ROOT": str(ROOT),
            "CONVERGENCE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}",
            "CONVERGENCE_SECRET_KEY": "browser-test-secret", "CONVERGENCE_BASE_URL": base,
-           "CONVERGENCE_ARGON2_MEMORY_KIB": "1024", "CONVERGENCE_ARGON2_TIME_COST": "1"}
+           "CONVERGENCE_ARGON2_MEMORY_KIB": "1024", "CONVERGENCE_ARGON2_TIME_COST": "1", **(env or {})}
     cli = [sys.executable, "-m", "convergence.cli"]
-    for args in (["db", "upgrade"], ["fixtures", "load"],
-                 ["users", "create", "--role", "support", "--email", "support@ans.example",
-                  "--password", "Guichet-Navigateur-2026", "--first-name", "Sophie"],
-                 ["demo", "load"]):  # the demo manager of tests/test_browser_products.py
-        subprocess.run(cli + args, env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
+    for args in [["db", "upgrade"], ["fixtures", "load"], *setup]:
+        subprocess.run(cli + args, env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
     server = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -59,6 +57,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serve_live(tmp_path_factory, [
+        ["users", "create", "--role", "support", "--email", "support@ans.example",
+         "--password", "Guichet-Navigateur-2026", "--first-name", "Sophie"],
+        ["demo", "load"],  # the demo manager of tests/test_browser_products.py
+    ])
 
 
 @pytest.fixture

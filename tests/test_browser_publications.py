@@ -4,21 +4,15 @@ review to the trend across semesters (SVG charts with their tables). Every page 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import IN_CI, ROOT
 from tests.test_accessibility import PHONE_WIDTH, WIDTH_JS, run_axe
 from tests import test_browser
-from tests.test_browser import CHROMIUM, _free_port
+from tests.test_browser import serve_live
 from tests.test_browser_flows import bearer, sign_in
 
 pytestmark = pytest.mark.browser
@@ -32,40 +26,13 @@ MANAGER, DEMO_PASSWORD = "manager@editeur-demo.example", "Convergence-Demo-2026"
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """tests/test_browser.py's server, with a reviewer and a small simulated market (without its life: no
     publication yet) so that the snapshot has cells enough companies stand behind."""
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is required under CI=true")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); CI=true requires it")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CONVERGENCE_ROOT": str(ROOT),
-           "CONVERGENCE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}",
-           "CONVERGENCE_SECRET_KEY": "browser-test-secret", "CONVERGENCE_BASE_URL": base,
-           "CONVERGENCE_ARGON2_MEMORY_KIB": "1024", "CONVERGENCE_ARGON2_TIME_COST": "1",
-           "CONVERGENCE_SIMULATION_PRODUCTS": "3"}
-    cli = [sys.executable, "-m", "convergence.cli"]
-    for args in (["db", "upgrade"], ["fixtures", "load"],
-                 ["users", "create", "--role", "support", "--email", SUPPORT, "--password", SUPPORT_PASSWORD,
-                  "--first-name", "Sophie"],
-                 ["users", "create", "--role", "reviewer", "--email", REVIEWER, "--password", REVIEWER_PASSWORD,
-                  "--first-name", "Rémi"],
-                 ["demo", "load"], ["simulate", "--companies", "12", "--no-life"]):
-        subprocess.run(cli + args, env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
-    server = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the live server did not start")
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    yield from serve_live(tmp_path_factory, [
+        ["users", "create", "--role", "support", "--email", SUPPORT, "--password", SUPPORT_PASSWORD,
+         "--first-name", "Sophie"],
+        ["users", "create", "--role", "reviewer", "--email", REVIEWER, "--password", REVIEWER_PASSWORD,
+         "--first-name", "Rémi"],
+        ["demo", "load"], ["simulate", "--companies", "12", "--no-life"],
+    ], {"CONVERGENCE_SIMULATION_PRODUCTS": "3"})
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from convergence.accounts.validation import normalise_siren, valid_siren
 from convergence.core.errors import Conflict, DomainError, Invalid
 from convergence.core.i18n import LANGUAGES, gettext
 from convergence.core.mail import MailStatus
+from convergence.core.inputs import parse_int
 from convergence.identity.mail_views import OutboxService
 from convergence.core.pages import form_errors, redirect, render, safe_next
 from convergence.identity.policy import Permission
@@ -262,7 +263,8 @@ class TermsPages(Controller):
                 raise Invalid("Tick the box to accept the terms.", code="invalid_input",
                               fields={"agree": "Tick the box to accept the terms."})
             version = str(form.get("version") or "")
-            await terms_service.accept(int(version) if version.isdigit() else version)
+            number = parse_int(version)
+            await terms_service.accept(version if number is None else number)
         except DomainError as exc:
             terms = await terms_service.current()
             return render(request, "accounts/terms.html", {"terms": terms, "next": safe_next(form.get("next")),

@@ -14,10 +14,9 @@ import random
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from convergence.accounts.models import Role, User
+from convergence.companies.acting import ManagerContexts
 from convergence.attestations.models import Attestation
 from convergence.attestations.services import AttestationService
-from convergence.identity.context import Context
 from convergence.questionnaires.models import Response, Status
 from convergence.questionnaires.services import QuestionnaireService
 from convergence.settings import Settings
@@ -39,21 +38,16 @@ async def simulate_attestations(session: AsyncSession, rng: random.Random, setti
         select(Response.id, Response.company_id).where(
             Response.status == Status.VALIDATED, Response.product_id.is_not(None), Response.step_id.is_not(None),
             Response.id.not_in(attested)).order_by(Response.id))).all()
-    managers: dict[int, User | None] = {}
+    managers = ManagerContexts(session, settings)
     published = 0
     for response_id, company_id in candidates:
         if published >= limit:
             break
         if rng.random() >= PUBLISH_RATE:
             continue
-        if company_id not in managers:
-            managers[company_id] = await session.scalar(select(User).where(
-                User.company_id == company_id, User.role == Role.MANAGER, User.active.is_(True)).order_by(User.id)
-                .limit(1))
-        manager = managers[company_id]
-        if manager is None:
+        ctx = await managers.of(company_id)
+        if ctx is None:
             continue
-        ctx = Context(session=session, settings=settings, actor=manager)
         view = await AttestationService(ctx).publish(response_id)
         published += 1
         draw = rng.random()

@@ -35,7 +35,7 @@ from convergence.review.queries import ReviewQueries
 
 MISSING = N_("This publication does not exist.")
 REASON_MAX = 500
-_LABEL = re.compile(r"\s*(\d{4})\s*[-/ ]?\s*[Ss]\s*([12])\s*")
+_LABEL = re.compile(r"\s*([0-9]{4})\s*[-/ ]?\s*[Ss]\s*([12])\s*")
 LABEL_RULE = N_("Write the semester as a year and S1 or S2, for example 2026 S2.")
 
 

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 
 from convergence.core.charts import chart
 from convergence.core.errors import DomainError, Invalid
+from convergence.core.inputs import parse_int
 from convergence.core.pages import form_errors, redirect, render
 from convergence.core.params import FromPath, FromQuery
 from convergence.identity.web import Ctx, signed_in
@@ -102,7 +103,8 @@ class RoadmapPages(Controller):
                       theme: FromQuery[str] = "", owner: FromQuery[str] = "", overdue: FromQuery[str] = "",
                       page: FromQuery[str] = "1") -> Any:
         filters = {"theme": theme, "owner": owner, "overdue": "1" if overdue else ""}
-        number = max(int(page), 1) if page.isdigit() and len(page) < 7 else 1
+        parsed = parse_int(page)
+        number = max(parsed, 1) if parsed is not None and parsed < 10**6 else 1
         status, errors = 200, {}
         try:
             roadmap = await roadmap_service.company(theme=theme or None, owner=owner or None, overdue=bool(overdue),

@@ -30,7 +30,7 @@ from convergence.companies.team_models import MemberRight
 from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.formatting import local_today
 from convergence.core.i18n import N_
-from convergence.core.inputs import is_id
+from convergence.core.inputs import is_id, parse_int
 from convergence.identity.context import Context
 from convergence.identity.policy import Grant, Permission
 from convergence.products.models import Product
@@ -431,7 +431,6 @@ class RoadmapService:
 
 def _int(value: object) -> Any:
     """An id from a form (text) or JSON (integer); anything else passes unchanged for is_id to refuse."""
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return value
+    parsed = parse_int(value) if isinstance(value, str) else None
+    return value if parsed is None else parsed
 

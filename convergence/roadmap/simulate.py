@@ -14,8 +14,7 @@ import random
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from convergence.accounts.models import Role, User
-from convergence.identity.context import Context
+from convergence.companies.acting import ManagerContexts
 from convergence.questionnaires.models import Response, Status
 from convergence.roadmap.models import RoadmapTarget
 from convergence.roadmap.services import RoadmapService
@@ -35,21 +34,17 @@ async def simulate_roadmaps(session: AsyncSession, rng: random.Random, settings:
         select(Response.product_id, Response.company_id).where(
             Response.product_id.is_not(None), Response.step_id.is_not(None), Response.status != Status.NOT_STARTED,
             Response.product_id.not_in(done)).distinct().order_by(Response.product_id))).all()
-    managers: dict[int, User | None] = {}
+    managers = ManagerContexts(session, settings)
     given = 0
     for product_id, company_id in candidates:
         if given >= limit:
             break
         if rng.random() >= TARGET_RATE:
             continue
-        if company_id not in managers:
-            managers[company_id] = await session.scalar(select(User).where(
-                User.company_id == company_id, User.role == Role.MANAGER, User.active.is_(True)).order_by(User.id)
-                .limit(1))
-        manager = managers[company_id]
-        if manager is None:
+        ctx = await managers.of(company_id)
+        if ctx is None:
             continue
-        service = RoadmapService(Context(session=session, settings=settings, actor=manager))
+        service = RoadmapService(ctx)
         roadmap = await service.product(product_id)
         below = [row for row in roadmap.themes if row.current < 100]
         if not below:
@@ -58,7 +53,7 @@ async def simulate_roadmaps(session: AsyncSession, rng: random.Random, settings:
         targets = {row.code: float(min(100, 5 * round((row.current + rng.uniform(10, 40)) / 5))) for row in chosen}
         await service.set_targets(product_id, targets)
         given += 1
-        members = [u for u in await service.owners(product_id) if u.id != manager.id]
+        members = [u for u in await service.owners(product_id) if u.id != ctx.actor.id]
         if members and roadmap.lines:
             for line in rng.sample(roadmap.lines, min(ASSIGN_AT_MOST, len(roadmap.lines))):
                 await service.set_owner(product_id, line.code, rng.choice(members).id)
