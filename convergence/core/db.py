@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -103,14 +103,16 @@ async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncI
                 raise
 
 
-# The market's maintained figures (review_theme_count) are updated by triggers that first take this advisory
-# lock on PostgreSQL, so that two saves crossing theme scores queue instead of deadlocking on the count rows.
+# The market's maintained figures (review_theme_count) are updated by triggers that take this advisory lock on
+# PostgreSQL before any count row, so that two saves crossing theme scores queue instead of deadlocking on them.
+# Every writer then locks in one order: its response rows, this lock, the figures' rows.
 MARKET_FIGURES_LOCK = (16, 22)
 
 
-async def lock_market_figures(session: AsyncSession) -> None:
-    """Take the figures' lock before a transaction changes several responses (a migration, a reopening of
-    several chapters, steps removed): the triggers would take it after the first response's row lock, and a
-    save of a later response, holding that row and waiting for the lock, would deadlock with us."""
+async def lock_rows_in_order(session: AsyncSession, id_column: Any, *conditions: Any) -> None:
+    """Lock, in id order, the rows a transaction is about to change several of (a migration, a reopening of
+    several chapters, steps removed, a product deleted) before it changes the first one: otherwise it would hold
+    the figures' lock (taken by the first change's trigger) while waiting for a row that a single save holds,
+    and that save waits for the lock. SQLite writes one transaction at a time: nothing to do."""
     if session.bind.dialect.name == "postgresql":
-        await session.execute(text(f"SELECT pg_advisory_xact_lock{MARKET_FIGURES_LOCK}"))
+        await session.execute(select(id_column).where(*conditions).order_by(id_column).with_for_update())

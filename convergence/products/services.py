@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, column, func, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convergence.companies.access import grant, member, readable_product_ids, require_company
 from convergence.identity.context import Context
 from convergence.core import events
-from convergence.core.db import lock_market_figures
+from convergence.core.db import lock_rows_in_order
 from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.i18n import gettext as _
 from convergence.core.i18n import N_
@@ -206,6 +206,10 @@ class CatalogueGroup:
     base: Product | None  # None: options whose bases the actor cannot see
     options: list[Product]
     base_matches: bool = True  # False: the base is shown only as the heading of matching options
+
+
+# Products never import questionnaires: a product's responses, which its deletion cascades to, named by table.
+_RESPONSE = table("response", column("id"), column("product_id"))
 
 
 class ProductService:
@@ -445,7 +449,7 @@ class ProductService:
         self.ctx.audit("product.deleted", target_type="product", target_id=product.id,
                        company_id=product.company_id, display_name=product.display_name,
                        edition=product.edition, version=product.version, kind=product.kind)
-        await lock_market_figures(self.session)  # its responses go with it
+        await lock_rows_in_order(self.session, _RESPONSE.c.id, _RESPONSE.c.product_id == product.id)
         await self.session.delete(product)
         await self.session.flush()
 

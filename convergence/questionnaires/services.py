@@ -14,7 +14,7 @@ from convergence.accounts.models import User
 from convergence.companies.access import grant, member, readable_product_ids, require_company
 from convergence.companies.team_models import MemberRight
 from convergence.core import events
-from convergence.core.db import lock_market_figures
+from convergence.core.db import lock_rows_in_order
 from convergence.identity.policy import Grant, Permission, roles_with
 from convergence.identity.context import Context
 from convergence.core.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
@@ -246,7 +246,8 @@ class QuestionnaireService:
             if started:
                 raise Conflict("A step whose questionnaires have answers cannot be removed.",
                                code="step_has_answers")
-            await lock_market_figures(self.session)
+            await lock_rows_in_order(self.session, Response.id, Response.product_id == product.id,
+                                     Response.step_id.in_(removed))
             await self.session.execute(delete(Response).where(Response.product_id == product.id,
                                                               Response.step_id.in_(removed)))
             await self.session.execute(delete(Enrolment).where(Enrolment.product_id == product.id,

@@ -84,7 +84,7 @@ THEME_SCORE = {
 # would deadlock. The triggers first take this transaction-scoped advisory lock, so that writers of the counts
 # queue instead (until their commit: an autosave holds it a millisecond or two). The two-key form: a key space
 # apart from the one-key locks of core.ratelimit. SQLite has one writer at a time already.
-THEME_LOCK = f"pg_advisory_xact_lock{MARKET_FIGURES_LOCK}"  # core/db.py: lock_market_figures
+THEME_LOCK = f"pg_advisory_xact_lock{MARKET_FIGURES_LOCK}"  # core/db.py: lock_rows_in_order
 
 
 def theme_delta(dialect: str, where: str, sign: str = "") -> str:

@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from convergence.accounts.models import Role, User
 from convergence.companies.access import grant, member
 from convergence.core import audit
-from convergence.core.db import lock_market_figures
+from convergence.core.db import lock_rows_in_order
 from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.formatting import local_today
 from convergence.core.i18n import N_
@@ -338,7 +338,7 @@ class VersionService:
 
     async def _bulk(self, responses: list[Response]) -> BulkResult:
         actor = member(self.ctx)
-        await lock_market_figures(self.session)
+        await lock_rows_in_order(self.session, Response.id, Response.id.in_([r.id for r in responses]))
         latest: dict[str, Questionnaire | None] = {}
         migrated, submitted = [], 0
         for response in responses:

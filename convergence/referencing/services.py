@@ -19,7 +19,7 @@ from convergence.accounts.validation import normalise_email, valid_email
 from convergence.companies.access import grant, member, readable_product_ids
 from convergence.companies.models import Company
 from convergence.core import audit, events
-from convergence.core.db import lock_market_figures
+from convergence.core.db import lock_rows_in_order
 from convergence.core.errors import Conflict, Invalid, NotFound
 from convergence.core.i18n import N_, current_language, gettext
 from convergence.core.inputs import TextProblem, clean_text, is_id
@@ -501,7 +501,7 @@ class ReferencingService:
         application, _ = await self._application(application_id, Permission.APPLICATION_FILE)
         workflow.target(application.status, Action.REOPEN)
         questionnaires = QuestionnaireService(self.ctx)
-        await lock_market_figures(self.session)
+        await lock_rows_in_order(self.session, Response.id, Response.id.in_(list(self._concerned(application))))
         reopened = []
         for response_id, revision in self._concerned(application).items():
             response = await self.session.get(Response, response_id)
