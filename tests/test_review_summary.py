@@ -27,7 +27,7 @@ from convergence.questionnaires.services import QuestionnaireService
 from convergence.questionnaires.workflow import Action
 from convergence.review.filters import SORTS, STATUSES, Filters
 from convergence.review.queries import ReviewQueries
-from convergence.review.theme_counts import review_theme_count
+from convergence.review.theme_counts import review_status_count, review_theme_count
 from tests import test_questionnaires
 from tests.factories import page_login, token_for
 from tests.test_questionnaires import complete_answers, enrolled_response, items_of, make_product, valid_value
@@ -131,12 +131,25 @@ async def stored_theme_counts(session: Any) -> dict[tuple[int, int, str, float],
     return {(row.step_id, row.status_rank, row.theme, float(row.score)): row.n for row in rows if row.n}
 
 
+async def stored_status_counts(session: Any) -> dict[tuple[int, int], int]:
+    rows = (await session.execute(select(review_status_count))).all()
+    assert all(row.n >= 0 for row in rows), [tuple(r) for r in rows if r.n < 0]
+    return {(row.step_id, row.status_rank): row.n for row in rows if row.n}
+
+
 async def assert_exact(db: Any) -> int:
     async with db() as session:
         expected, actual = await recomputed(session), await stored(session)
         expected_counts, actual_counts = await recomputed_theme_counts(session), await stored_theme_counts(session)
+        statuses = await stored_status_counts(session)
     assert actual == expected
     assert actual_counts == expected_counts
+    # review_status_count: the pairs of the (recomputed) summary per (step, rank).
+    pairs: dict[tuple[int, int], int] = {}
+    for (_product, step), row in expected.items():
+        key = (step, row["status_rank"])
+        pairs[key] = pairs.get(key, 0) + 1
+    assert statuses == pairs
     return len(actual)
 
 

@@ -44,7 +44,7 @@ from convergence.questionnaires.models import (
 )
 from convergence.review.filters import STATUSES, Filters
 from convergence.review.models import ReviewComment
-from convergence.review.theme_counts import review_theme_count
+from convergence.review.theme_counts import review_status_count, review_theme_count
 
 T = TypeVar("T")
 
@@ -89,6 +89,18 @@ class ProductRecords:
     comments: list[ReviewComment] = field(default_factory=list)
     events: list[AuditEvent] = field(default_factory=list)
     users: dict[int, User] = field(default_factory=dict)  # every author, actor and validator named
+
+
+def _keyed_by_step_and_rank(counted: Any, filters: Filters) -> list[Any]:
+    """The track, step and status filters on a table of counts keyed by (step_id, status_rank)."""
+    conditions: list[Any] = []
+    if filters.track:
+        conditions.append(counted.step_id.in_(_track_steps(filters)))
+    if filters.step is not None:
+        conditions.append(counted.step_id == filters.step)
+    if filters.status:
+        conditions.append(counted.status_rank == STATUSES.index(filters.status))
+    return conditions
 
 
 class ReviewQueries:
@@ -170,6 +182,10 @@ class ReviewQueries:
         return statement.order_by(*ordered, *tie)
 
     async def count(self, filters: Filters) -> int:
+        if self.counted(filters):  # a few rows of review_status_count instead of every pair of the market
+            counted = review_status_count.c
+            return int(await self.session.scalar(select(func.coalesce(func.sum(counted.n), 0)).where(
+                *_keyed_by_step_and_rank(counted, filters))) or 0)
         return int(await self.session.scalar(select(func.count()).select_from(review_summary).where(
             *self.conditions(filters))) or 0)
 
@@ -208,36 +224,33 @@ class ReviewQueries:
 
     async def chart_rows(self, filters: Filters) -> tuple[list[Row[Any]], list[Row[Any]]]:
         """Over the filtered rows: (step id, status rank, how many), and (theme, score, how many) over their
-        started responses: two grouped statements, small whatever the market. The status counts read
-        review_summary alone (ix_review_summary_step_rank); the theme scores read review_theme_count, kept by the
-        database, when the filters are the track, step and status it is keyed by, and otherwise expand the JSON
-        scores of the filtered rows' responses (a company, a search or maturity bounds: rows that table does not
-        tell apart, and mostly few)."""
-        summary = review_summary.c
-        conditions = self.conditions(filters)
-        counts = (await self.session.execute(
-            select(summary.step_id, summary.status_rank, func.count()).where(*conditions)
-            .group_by(summary.step_id, summary.status_rank))).all()
+        started responses: small whatever the market. When the filters are the track, step and status the
+        maintained counts are keyed by, both read them (review_status_count, review_theme_count, kept by the
+        database); otherwise (a company, a search or maturity bounds: rows those tables do not tell apart, and
+        mostly few) the status counts group the filtered review_summary rows and the theme scores expand the JSON
+        scores of their responses."""
         if self.counted(filters):
+            counted = review_status_count.c
+            counts = (await self.session.execute(
+                select(counted.step_id, counted.status_rank, counted.n)
+                .where(counted.n > 0, *_keyed_by_step_and_rank(counted, filters)))).all()
             return list(counts), await self.maintained_theme_counts(filters)
+        summary = review_summary.c
+        counts = (await self.session.execute(
+            select(summary.step_id, summary.status_rank, func.count()).where(*self.conditions(filters))
+            .group_by(summary.step_id, summary.status_rank))).all()
         return list(counts), await self.scanned_theme_counts(filters)
 
     @staticmethod
     def counted(filters: Filters) -> bool:
-        """Whether review_theme_count answers the theme charts of these filters."""
+        """Whether the maintained counts (review_theme_count, review_status_count) answer these filters."""
         return filters.company is None and not filters.q and filters.min_maturity is None \
             and filters.max_maturity is None
 
     async def maintained_theme_counts(self, filters: Filters) -> list[Row[Any]]:
         """(theme, score, how many) from review_theme_count, for filters on the track, step and status only."""
         counted = review_theme_count.c
-        conditions: list[Any] = []
-        if filters.track:
-            conditions.append(counted.step_id.in_(_track_steps(filters)))
-        if filters.step is not None:
-            conditions.append(counted.step_id == filters.step)
-        if filters.status:
-            conditions.append(counted.status_rank == STATUSES.index(filters.status))
+        conditions = _keyed_by_step_and_rank(counted, filters)
         total = func.sum(counted.n)
         return list((await self.session.execute(
             select(counted.theme, counted.score, total).where(*conditions)

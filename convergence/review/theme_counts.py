@@ -23,3 +23,14 @@ review_theme_count = Table(
     Column("score", Float, primary_key=True),
     Column("n", Integer, nullable=False),
 )
+
+# How many (product, step) pairs of review_summary stand at each (step, status rank): the dashboard's status chart
+# and the total of an unfiltered (or step, track, status-filtered) view, read in a few rows instead of counting
+# every pair of the market. Written only by the triggers of migration 0023, on review_summary itself.
+review_status_count = Table(
+    "review_status_count",
+    metadata,
+    Column("step_id", ForeignKey("step.id", ondelete="CASCADE"), primary_key=True),
+    Column("status_rank", Integer, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
