@@ -225,7 +225,7 @@ async def simulate(settings: Settings, companies: int, seed: int, products_per_c
                         async with _summary_triggers_off(session) as off:
                             await _write(session, plans, seed, by_step.get(None, []), password_hash, summary, off)
                 if summary.companies and index + 1 == len(chunks):
-                    await _analyze(maker, ANALYZED)
+                    await _vacuum(maker, ANALYZED)
                 elif plans and index & (index + 1) == 0:
                     await _analyze(maker, REBUILD_TABLES, sample=10)
                 if on_progress is not None:
@@ -284,6 +284,18 @@ async def _analyze(maker: async_sessionmaker[AsyncSession], tables: tuple[str, .
             await session.execute(text(f"SET LOCAL default_statistics_target = {int(sample)}"))
         await session.execute(text(f"ANALYZE {', '.join(tables)}"))
         await session.commit()
+
+
+async def _vacuum(maker: async_sessionmaker[AsyncSession], tables: tuple[str, ...]) -> None:
+    """PostgreSQL, after the last chunk: `VACUUM (ANALYZE)` of the filled tables, outside a transaction as VACUUM
+    must be. The load leaves a dead version of every summary row it refreshed, which the first readers would
+    otherwise wade through until autovacuum passes; and full statistics for the application's plans."""
+    engine = maker.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text(f"VACUUM (ANALYZE) {', '.join(tables)}"))
 
 
 async def _existing(session: AsyncSession, sirens: list[str]) -> set[str]:
@@ -473,6 +485,8 @@ async def _write(session: AsyncSession, plans: list[_Plan], seed: int, global_qu
         await session.execute(text(summary_sql.theme_delta(session.get_bind().dialect.name,
                                                            "e.product_id IN :products")).bindparams(
             bindparam("products", expanding=True)), {"products": products})
+        await session.execute(text(summary_sql.STATUS_DELTA.format(where="product_id IN :products")).bindparams(
+            bindparam("products", expanding=True)), {"products": products})
 
 
 def _response(company_id: int, product_id: int | None, step_id: int | None, questionnaire: Questionnaire,
@@ -494,8 +508,9 @@ def _response(company_id: int, product_id: int | None, step_id: int | None, ques
 
 @contextlib.asynccontextmanager
 async def _summary_triggers_off(session: AsyncSession) -> AsyncIterator[bool]:
-    """Inside the chunk's transaction, the review_summary triggers of enrolment and response are off (the chunk
-    rebuilds its rows in bulk at the end); they are back on before the commit, so that no other transaction ever
+    """Inside the chunk's transaction, the review_summary triggers of enrolment and response, and
+    review_status_count's on review_summary, are off (the chunk rebuilds its rows and adds its counts in bulk at
+    the end); they are back on before the commit, so that no other transaction ever
     sees them off.
 
     PostgreSQL: `ALTER TABLE … DISABLE TRIGGER <name>`, transactional, and allowed to the tables' owner (the role
@@ -510,8 +525,10 @@ async def _summary_triggers_off(session: AsyncSession) -> AsyncIterator[bool]:
             "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
             "WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND c.relname = ANY(:tables) "
             # Always the same order (enrolment, then response), as the services write them: no lock-order deadlock.
-            "AND t.tgname LIKE :prefix AND pg_table_is_visible(c.oid) ORDER BY c.relname, t.tgname"),
-            {"tables": list(summary_sql.LOADED_TABLES), "prefix": summary_sql.TRIGGER_PREFIX + "%"})).all()
+            "AND (t.tgname LIKE :prefix OR (c.relname = 'review_summary' AND t.tgname LIKE :status_prefix)) "
+            "AND pg_table_is_visible(c.oid) ORDER BY c.relname, t.tgname"),
+            {"tables": [*summary_sql.LOADED_TABLES, "review_summary"], "prefix": summary_sql.TRIGGER_PREFIX + "%",
+             "status_prefix": summary_sql.STATUS_TRIGGER_PREFIX + "%"})).all()
         try:
             async with session.begin_nested():
                 for table, name in names:
@@ -523,8 +540,9 @@ async def _summary_triggers_off(session: AsyncSession) -> AsyncIterator[bool]:
             await session.execute(text(f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"'))
         return
     triggers = (await session.execute(text(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('enrolment', 'response') "
-        "AND name LIKE :prefix"), {"prefix": summary_sql.TRIGGER_PREFIX + "%"})).all()
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND ((tbl_name IN ('enrolment', 'response') "
+        "AND name LIKE :prefix) OR (tbl_name = 'review_summary' AND name LIKE :status_prefix))"),
+        {"prefix": summary_sql.TRIGGER_PREFIX + "%", "status_prefix": summary_sql.STATUS_TRIGGER_PREFIX + "%"})).all()
     for name, _sql in triggers:
         await session.execute(text(f'DROP TRIGGER "{name}"'))
     yield True

@@ -44,6 +44,13 @@ WHERE {where}"""
 # What a bulk load of enrolments and responses switches off and rebuilds afterwards with INSERT and REFRESH: the
 # triggers of migration 0014 on those two tables (names start with this prefix on both databases).
 TRIGGER_PREFIX = "review_summary_"
+# review_status_count's triggers sit on review_summary itself (migration 0023); a bulk load switches them off too and
+# adds its pairs once (STATUS_DELTA), instead of one new version of a count row per summary row written.
+STATUS_TRIGGER_PREFIX = "review_status_count_"
+STATUS_DELTA = ("INSERT INTO review_status_count (step_id, status_rank, n) "
+                "SELECT step_id, status_rank, count(*) FROM review_summary WHERE {where} "
+                "GROUP BY step_id, status_rank "
+                "ON CONFLICT (step_id, status_rank) DO UPDATE SET n = review_status_count.n + excluded.n")
 LOADED_TABLES = ("enrolment", "response")
 
 # ------------------------------------------------------------------------------------------- theme score counts
