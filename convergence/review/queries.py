@@ -92,7 +92,8 @@ class ProductRecords:
 
 
 def _keyed_by_step_and_rank(counted: Any, filters: Filters) -> list[Any]:
-    """The track, step and status filters on a table of counts keyed by (step_id, status_rank)."""
+    """The track, step and status filters on a table with step_id and status_rank columns: review_summary, and
+    the counts kept by (step, status rank), which answer these filters alone."""
     conditions: list[Any] = []
     if filters.track:
         conditions.append(counted.step_id.in_(_track_steps(filters)))
@@ -114,13 +115,7 @@ class ReviewQueries:
         """The filters as conditions on review_summary alone, so that counts and the status chart read that table
         (and its indexes) without joining the product, company and step of every row."""
         summary = review_summary.c
-        conditions: list[Any] = []
-        if filters.track:
-            conditions.append(summary.step_id.in_(_track_steps(filters)))
-        if filters.step is not None:
-            conditions.append(summary.step_id == filters.step)
-        if filters.status:
-            conditions.append(summary.status_rank == STATUSES.index(filters.status))
+        conditions = _keyed_by_step_and_rank(summary, filters)  # review_summary is keyed by them too
         if filters.company is not None:
             conditions.append(summary.company_id == filters.company)
         if filters.min_maturity is not None:
