@@ -4,12 +4,18 @@ longest waiting at the top, filters by status and assignee ("mine"), the median 
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import delete, event, func, literal_column, select
 
+from convergence.core.db import unit_of_work
 from convergence.core.models import utcnow
+from convergence.products.models import Product
+from convergence.referencing.models import AppStatus, referencing_queue_count
+from convergence.review import applications
+from convergence.review.applications import App
 from tests.factories import page_login, token_for
 from tests.test_catalogue import file_application
 from tests.test_questionnaires import content, make_product  # noqa: F401 - fixture
@@ -144,3 +150,65 @@ async def test_statement_count_does_not_grow_with_the_queue(client, db, cast, qu
         await file_application(db, cast.company.id, await make_product(db, cast.company.id, f"N{index}"),
                                status="filed" if index % 2 else "refused", user_id=cast.reviewer.id)
     assert await statements() == before
+
+
+async def test_maintained_counts_equal_a_recount(db, cast, content) -> None:  # noqa: F811
+    """The queue's figures come from referencing_queue_count, which triggers keep: after a random sequence of
+    filings, assignments, status changes, and deletions of applications and of products (a cascade), the table
+    says what counting the applications says."""
+    rng = random.Random(16)
+    reviewers = [None, cast.reviewer.id, cast.support.id]
+    products: list[int] = []
+    for index in range(6):
+        owner = cast.company.id if index % 2 else cast.other_company.id
+        products.append(await make_product(db, owner, f"Q{index}"))
+        for filing in range(rng.randint(1, 3)):  # one open application per product at most, then decided ones
+            statuses = list(AppStatus) if filing == 0 else [AppStatus.REFERENCED, AppStatus.REFUSED]
+            await file_application(db, owner, products[-1], status=rng.choice(statuses).value,
+                                   user_id=rng.choice(reviewers))
+
+    async def recount() -> tuple[dict, dict]:
+        async with unit_of_work(db) as session:
+            kept = {(s, k): n for s, k, n in (await session.execute(select(referencing_queue_count))).all() if n}
+            key = func.coalesce(App.assignee_id, literal_column("0")).label("key")
+            counted = {(s, k): n for s, k, n in (await session.execute(
+                select(App.status, key, func.count()).group_by(App.status, key))).all()}
+        return kept, counted
+
+    for _ in range(25):
+        async with unit_of_work(db) as session:
+            ids = list((await session.scalars(select(App.id))).all())
+            if not ids:
+                break
+            target = await session.get(App, rng.choice(ids))
+            move = rng.random()
+            if move < 0.4:
+                target.status = rng.choice(list(AppStatus)).value
+            elif move < 0.7:
+                target.assignee_id = rng.choice(reviewers)
+            elif move < 0.8:  # both at once: one trigger run moves the application between two rows
+                target.status, target.assignee_id = rng.choice(list(AppStatus)).value, rng.choice(reviewers)
+            elif move < 0.9:
+                await session.delete(target)
+            else:
+                target.commercial_name = "Renommé"  # neither column: the counts stay
+        kept, counted = await recount()
+        assert kept == counted
+    async with unit_of_work(db) as session:  # a product deleted: its applications go by the foreign key's cascade
+        await session.execute(delete(Product).where(Product.id == products[0]))
+    kept, counted = await recount()
+    assert kept == counted
+
+
+async def test_median_over_the_latest_decisions(client, db, cast, queue, monkeypatch) -> None:
+    """Past MEDIAN_WINDOW decisions, the median is the latest ones' (by decision date), and the page says so."""
+    monkeypatch.setattr(applications, "MEDIAN_WINDOW", 2)
+    headers = await token_for(client, cast.reviewer.email)
+    summary = (await client.get("/api/v1/review/applications", headers=headers)).json()["summary"]
+    # Decided after 2, 4 and 10 days, all filed on the same day: the latest two decisions took 4 and 10 days.
+    assert summary["decided"] == 3 and summary["median_window"] == 2 and summary["median_decision_days"] == 7.0
+    page = await page_login_and_get(client, cast.reviewer.email, "/review/applications")
+    assert "sur les 2 dernières des 3 demandes tranchées" in page
+    monkeypatch.setattr(applications, "MEDIAN_WINDOW", 1000)
+    summary = (await client.get("/api/v1/review/applications", headers=headers)).json()["summary"]
+    assert summary["median_window"] == 3 and summary["median_decision_days"] == 4.0

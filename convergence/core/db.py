@@ -107,6 +107,10 @@ async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncI
 # PostgreSQL before any count row, so that two saves crossing theme scores queue instead of deadlocking on them.
 # Every writer then locks in one order: its response rows, this lock, the figures' rows.
 MARKET_FIGURES_LOCK = (16, 22)
+# The referencing queue's counts (referencing_queue_count) have their own: a decision moves an application between
+# two count rows, and two decisions crossing them would otherwise deadlock. Its writers lock the application's
+# row, then this lock, then the count rows; none of them holds it while waiting for the market figures' lock.
+QUEUE_FIGURES_LOCK = (16, 23)
 
 
 async def lock_rows_in_order(session: AsyncSession, id_column: Any, *conditions: Any) -> None:

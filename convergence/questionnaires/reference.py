@@ -86,6 +86,17 @@ async def steps(session: AsyncSession) -> dict[int, Step]:
     return await _cache.get(session, "steps", load)
 
 
+async def tracks(session: AsyncSession) -> list[Track]:
+    """Every track with its steps, in order."""
+
+    async def load() -> list[Track]:
+        rows = (await session.scalars(select(Track).order_by(Track.position))).all()
+        _detach(session, *rows, *(step for t in rows for step in t.steps))
+        return list(rows)
+
+    return await _cache.get(session, "tracks", load)
+
+
 async def faq(session: AsyncSession) -> dict[str, FaqEntry]:
     """Every FAQ answer by slug: questions link to them (a few dozen, read by every questionnaire page)."""
 

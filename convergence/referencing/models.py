@@ -8,10 +8,11 @@ from enum import StrEnum
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, String, Table, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from convergence.core.models import Base
+from convergence.core.models import Base, metadata
 
 
 class AppStatus(StrEnum):
@@ -39,6 +40,9 @@ class ReferencingApplication(Base):
     __table_args__ = (
         # The catalogue asks for the latest referenced application of each (product, step).
         Index("ix_referencing_application_product_step", "product_id", "step_code", "status"),
+        # The queue's median decision time reads the latest decisions (review/applications.py) from this index
+        # alone, without visiting the rows.
+        Index("ix_referencing_application_decided", "decided_at", "filed_at", "status"),
     )
 
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
@@ -101,3 +105,16 @@ class ApplicationAttachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+# How many applications stand at each (status, assignee): the ANS queue's figures (review/applications.py) read
+# these few rows instead of counting every application of the market. `assignee_key` is the assignee's user id, 0
+# for none (a primary key cannot be NULL). Written only by the triggers of migration 0024, in the transaction that
+# files, assigns, decides or deletes an application, whoever does it (routes, `convergence simulate`, a cascade).
+referencing_queue_count = Table(
+    "referencing_queue_count",
+    metadata,
+    Column("status", String(20), primary_key=True),
+    Column("assignee_key", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("n", Integer, nullable=False),
+)

@@ -1,6 +1,7 @@
 """The ANS queue of referencing applications (issue 17, point 5): who is waiting since when, who holds it, and
 the median time from filing to decision. A fixed number of SQL statements per page whatever the number of
-applications (status, assignee and product are indexed columns of referencing_application), never one per row."""
+applications (status, assignee and product are indexed columns of referencing_application), never one per row;
+the figures read maintained counts (referencing_queue_count) and the latest decisions, whatever the market's size."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from convergence.identity.context import Context
 from convergence.identity.policy import Permission
 from convergence.products.models import Product, compose_name
 from convergence.questionnaires.models import Step
-from convergence.referencing.models import DECIDED_STATUSES, OPEN_STATUSES, AppStatus, ReferencingApplication
+from convergence.referencing.models import (DECIDED_STATUSES, OPEN_STATUSES, AppStatus, ReferencingApplication,
+                                            referencing_queue_count)
 from convergence.referencing.workflow import STATUS_LABELS
 
 App = ReferencingApplication
@@ -32,6 +34,10 @@ OPEN, ALL = "open", "all"
 STATUS_CHOICES = (OPEN, *(s.value for s in AppStatus), ALL)
 ME, UNASSIGNED = "me", "none"
 PAGE_SIZE = 25
+# The median decision time is over the latest decisions, as many as this: the queue's pace of the moment, read
+# through the index on decided_at in a time that does not grow with the market.
+MEDIAN_WINDOW = 1000
+NO_ASSIGNEE = 0  # referencing_queue_count.assignee_key of the applications no one holds
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 
 
@@ -97,7 +103,7 @@ class QueueRowOut(msgspec.Struct, kw_only=True):
 
 class QueueSummaryOut(msgspec.Struct, kw_only=True):
     """The queue's figures: applications per status, the open ones assigned to no one and to the actor, and the
-    median days from filing to decision over every decided application (null when none is decided)."""
+    median days from filing to decision over the latest `median_window` decisions (null when none is decided)."""
 
     counts: dict[str, int]
     open: int
@@ -105,6 +111,7 @@ class QueueSummaryOut(msgspec.Struct, kw_only=True):
     mine: int
     decided: int
     median_decision_days: float | None
+    median_window: int = 0
 
 
 class QueuePage(Page[QueueRowOut], kw_only=True):
@@ -174,39 +181,46 @@ class ApplicationQueueService:
         return rows, int(total)
 
     async def summary(self) -> QueueSummaryOut:
-        """Counts per status and the median decision time: three statements over indexed columns."""
+        """Counts per status and the median decision time, in a number of rows that does not grow with the market:
+        the maintained counts per (status, assignee), and the latest MEDIAN_WINDOW decisions."""
         actor = self.ctx.require(Permission.REFERENCING_READ_ALL)
-        holder = case((App.assignee_id.is_(None), UNASSIGNED), (App.assignee_id == actor.id, ME), else_="other")
         counts = {status.value: 0 for status in AppStatus}
         unassigned = mine = 0
-        for status, held_by, number in (await self.session.execute(
-                select(App.status, holder, func.count()).group_by(App.status, holder))).all():
+        counted = referencing_queue_count.c
+        for status, assignee_key, number in (await self.session.execute(
+                select(counted.status, counted.assignee_key, counted.n).where(counted.n > 0))).all():
             counts[status] = counts.get(status, 0) + int(number)
             if status in OPEN_STATUSES:
-                unassigned += int(number) if held_by == UNASSIGNED else 0
-                mine += int(number) if held_by == ME else 0
+                unassigned += int(number) if assignee_key == NO_ASSIGNEE else 0
+                mine += int(number) if assignee_key == actor.id else 0
         decided = sum(counts.get(s, 0) for s in DECIDED_STATUSES)
-        median = await self._median_decision_seconds(decided)
+        median = await self._median_decision_seconds(min(decided, MEDIAN_WINDOW))
         return QueueSummaryOut(counts=counts,
                                open=sum(counts.get(s, 0) for s in OPEN_STATUSES), unassigned=unassigned,
                                mine=mine, decided=decided,
-                               median_decision_days=None if median is None else round(median / 86400, 1))
+                               median_decision_days=None if median is None else round(median / 86400, 1),
+                               median_window=min(decided, MEDIAN_WINDOW))
 
-    async def _median_decision_seconds(self, decided: int) -> float | None:
-        """The median of decided_at − filed_at over decided applications, computed by the database."""
+    async def _median_decision_seconds(self, window: int) -> float | None:
+        """The median of decided_at − filed_at over the latest `window` decided applications, computed by the
+        database from the index on (decided_at, filed_at, status)."""
+        if not window:
+            return None
         where = (App.status.in_(DECIDED_STATUSES), App.decided_at.is_not(None))
         if self._dialect == "postgresql":
             seconds = func.extract("epoch", App.decided_at - App.filed_at)
-            value = await self.session.scalar(
-                select(func.percentile_cont(0.5).within_group(seconds)).where(*where))
+        else:
+            seconds = cast((func.julianday(App.decided_at) - func.julianday(App.filed_at)) * 86400.0, Float)
+        latest = (select(seconds.label("seconds")).where(*where)
+                  # Ties on decided_at are broken by filed_at, so that the index answers alone; rows tied on
+                  # both have the same duration, and the median is the same whichever of them the window holds.
+                  .order_by(App.decided_at.desc(), App.filed_at.desc()).limit(window).subquery())
+        if self._dialect == "postgresql":
+            value = await self.session.scalar(select(func.percentile_cont(0.5).within_group(latest.c.seconds)))
             return None if value is None else float(value)
-        if not decided:
-            return None
-        # SQLite has no percentile: the middle one, or the mean of the middle two, of the ordered durations
-        # (`decided` was counted by the summary's statement; a decision always sets decided_at).
-        seconds = cast((func.julianday(App.decided_at) - func.julianday(App.filed_at)) * 86400.0, Float)
+        # SQLite has no percentile: the middle one, or the mean of the middle two, of the ordered durations.
         middle = (await self.session.scalars(
-            select(seconds).where(*where).order_by(seconds).limit(2 - decided % 2).offset((decided - 1) // 2))).all()
+            select(latest.c.seconds).order_by(latest.c.seconds).limit(2 - window % 2).offset((window - 1) // 2))).all()
         return sum(float(v) for v in middle) / len(middle) if middle else None
 
     async def reviewers(self) -> list[User]:

@@ -42,6 +42,7 @@ from convergence.questionnaires.models import (
     Track,
     review_summary,
 )
+from convergence.questionnaires import reference
 from convergence.review.filters import STATUSES, Filters
 from convergence.review.models import ReviewComment
 from convergence.review.theme_counts import review_status_count, review_theme_count
@@ -264,15 +265,15 @@ class ReviewQueries:
             .where(Response.status != Status.NOT_STARTED, score.is_not(None))
             .group_by(pairs.c.key, score))).all())
 
+    # Reference data: the per-process copies of questionnaires/reference.py, no statement once they are held.
     async def steps(self) -> list[Step]:
-        return list((await self.session.scalars(select(Step).join(Track).order_by(Track.position,
-                                                                                  Step.position))).all())
+        return list((await reference.steps(self.session)).values())
 
     async def themes(self) -> list[Theme]:
-        return list((await self.session.scalars(select(Theme).order_by(Theme.position))).all())
+        return list((await reference.themes(self.session)).values())
 
     async def tracks(self) -> list[Track]:
-        return list((await self.session.scalars(select(Track).order_by(Track.position))).all())
+        return await reference.tracks(self.session)
 
     async def companies_matching(self, text: str, limit: int, offset: int = 0) -> list[Row[Any]]:
         """(id, name) of the companies whose name contains `text` (any case), by name, a window of them: the
