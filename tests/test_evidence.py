@@ -245,9 +245,18 @@ async def test_workspace_forms_swap_only_the_answer_evidence(client, db, cast, c
     async with db() as session:
         item = await session.scalar(select(Item).where(Item.code == CODE).limit(1))
     page = (await client.get(f"/responses/{rid}")).text
-    assert f'id="evidence-{item.id}"' in page and 'hx-encoding="multipart/form-data"' in page
-    htmx = {"HX-Request": "true", "X-CSRF-Token": csrf(client)}
     base = f"/responses/{rid}/items/{CODE}/evidence"
+    # The page carries no pair of forms per question: the disclosure loads them when first opened (htmx), and
+    # links to the answer's own evidence page, which has them, for a browser without JavaScript.
+    assert f'id="evidence-{item.id}"' in page and 'hx-encoding="multipart/form-data"' not in page
+    assert f'hx-get="{base}?part=forms" hx-trigger="toggle once"' in page and f'<a href="{base}">' in page
+    htmx = {"HX-Request": "true", "X-CSRF-Token": csrf(client)}
+    forms = await client.get(base, params={"part": "forms"}, headers={"HX-Request": "true"})
+    assert forms.status_code == 200 and forms.text.lstrip().startswith("<form") and "<html" not in forms.text
+    assert 'hx-encoding="multipart/form-data"' in forms.text and f'id="ev-url-{item.id}"' in forms.text
+    assert f'hx-target="#evidence-{item.id}"' in forms.text
+    own_page = (await client.get(base)).text
+    assert "<h1" in own_page and 'hx-encoding="multipart/form-data"' in own_page
     added = await client.post(f"{base}/link", headers=htmx, data={"url": "https://docs.example.fr/p", "comment": ""})
     assert added.status_code == 200
     assert added.text.lstrip().startswith(f'<div class="evidence" id="evidence-{item.id}"')

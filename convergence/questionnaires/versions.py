@@ -34,7 +34,7 @@ from convergence.core.models import utcnow
 from convergence.identity.context import Context
 from convergence.identity.policy import Grant, Permission, Tenant
 from convergence.products.models import Product
-from convergence.questionnaires import engine, workflow
+from convergence.questionnaires import engine, reference, workflow
 from convergence.questionnaires.answers import answer_text
 from convergence.questionnaires.fixtures import load_version_file
 from convergence.questionnaires.item_types import InvalidAnswer
@@ -176,8 +176,8 @@ def plan_migration(response: Response, source: list[Item], target: list[Item], t
 
 
 async def latest_version(session: AsyncSession, code: str) -> Questionnaire | None:
-    return await session.scalar(select(Questionnaire).where(Questionnaire.code == code)
-                                .order_by(Questionnaire.version.desc()).limit(1))
+    """The highest version of a questionnaire, with its items: the reference cache's shared copy (read-only)."""
+    return await reference.latest(session, code)
 
 
 async def latest_migration(session: AsyncSession, response: Response) -> ResponseMigration | None:
@@ -493,22 +493,26 @@ class UsedVersion:
 
 async def versions_used(session: AsyncSession, pairs: list[tuple[int, int]]) -> dict[tuple[int, int],
                                                                                       list[UsedVersion]]:
-    """For (product, step) rows (a page of the review): the versions their responses use, in one statement.
+    """For (product, step) rows (a page of the review): the versions their responses use, in one statement over
+    the page's products (by index); the questionnaires' codes, titles and latest versions come from the reference
+    cache. (Joined to the questionnaires in SQL, SQLite's planner chose to read every response of the market
+    through the questionnaire index once a page held a dozen products: 17 ms at 1,000 companies.)
     No authorization here: the caller has checked the reader may see these rows. An empty page runs the
     statement too: a page costs the same statements whatever it holds."""
-    latest = (select(Questionnaire.code, func.max(Questionnaire.version).label("version"))
-              .group_by(Questionnaire.code).subquery())
     rows = (await session.execute(
-        select(Response.product_id, Response.step_id, Questionnaire.code, Questionnaire.title_fr,
-               Questionnaire.title_en, Questionnaire.version, latest.c.version)
-        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
-        .join(latest, latest.c.code == Questionnaire.code)
-        .where(Response.product_id.in_({product for product, _step in pairs}))
-        .order_by(Questionnaire.position, Questionnaire.code))).all()
+        select(Response.product_id, Response.step_id, Response.questionnaire_id)
+        .where(Response.product_id.in_({product for product, _step in pairs})))).all()
     wanted = set(pairs)
+    found: list[tuple[Questionnaire, tuple[int, int], int]] = []
+    for product_id, step_id, questionnaire_id in rows:
+        if (product_id, step_id) not in wanted:
+            continue
+        used = await reference.questionnaire(session, questionnaire_id)
+        newest = await reference.latest(session, used.code) if used is not None else None
+        if used is not None and newest is not None:
+            found.append((used, (product_id, step_id), newest.version))
     out: dict[tuple[int, int], list[UsedVersion]] = {}
-    for product_id, step_id, code, title_fr, title_en, version, newest in rows:
-        if (product_id, step_id) in wanted:
-            out.setdefault((product_id, step_id), []).append(
-                UsedVersion(code=code, title_fr=title_fr, title_en=title_en, version=version, latest=newest))
+    for used, pair, newest_version in sorted(found, key=lambda f: (f[0].position, f[0].code)):
+        out.setdefault(pair, []).append(UsedVersion(code=used.code, title_fr=used.title_fr, title_en=used.title_en,
+                                                    version=used.version, latest=newest_version))
     return out

@@ -23,6 +23,8 @@ from convergence.questionnaires.models import Item, Response as QuestionnaireRes
 from convergence.questionnaires.services import localized
 
 ITEM_PAGE, ITEM_PARTIAL = "questionnaires/evidence/item.html", "questionnaires/evidence/_item.html"
+# The two forms alone: what the response page's "Add evidence" disclosure loads when first opened.
+FORMS_PARTIAL = "questionnaires/evidence/_forms.html"
 
 
 def _texts(form: Any) -> dict[str, str]:
@@ -35,11 +37,11 @@ class EvidencePages(Controller):
 
     async def _item_page(self, service: EvidenceService, request: Request[Any, Any, Any], response_id: int,
                          item_code: str, *, errors: dict[str, str] | None = None, form: dict[str, str] | None = None,
-                         kind: str = "", status: int = 200) -> Any:
+                         kind: str = "", status: int = 200, forms_only: bool = False) -> Any:
         response, item, views = await service.for_item(response_id, item_code)
         return render(request, ITEM_PAGE, self._item_context(service, response, item, views, errors=errors,
                                                              form=form, kind=kind),
-                      partial=ITEM_PARTIAL, status=status)
+                      partial=FORMS_PARTIAL if forms_only and service.editable else ITEM_PARTIAL, status=status)
 
     @staticmethod
     def _item_context(service: EvidenceService, response: QuestionnaireResponse, item: Item,
@@ -59,7 +61,8 @@ class EvidencePages(Controller):
     @get("/responses/{response_id:int}/items/{item_code:str}/evidence", media_type=MediaType.HTML)
     async def item(self, evidence_service: NamedDependency[EvidenceService], request: Request[Any, Any, Any],
                    response_id: FromPath[int], item_code: FromPath[str]) -> Any:
-        return await self._item_page(evidence_service, request, response_id, item_code)
+        return await self._item_page(evidence_service, request, response_id, item_code,
+                                     forms_only=request.query_params.get("part") == "forms")
 
     @post("/responses/{response_id:int}/items/{item_code:str}/evidence/file", media_type=MediaType.HTML)
     async def add_file(self, evidence_service: NamedDependency[EvidenceService], request: Request[Any, Any, Any],
