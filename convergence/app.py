@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from convergence import __version__
 from convergence.companies.services import read_products_with
 from convergence.core import logs
-from convergence.core.db import create_engine, create_sessionmaker, write_gate
+from convergence.core.db import create_engine, create_sessionmaker, run_checkpointer, write_gate
 from convergence.core.errors import DomainError
 from convergence.core.formatting import FILTERS
 from convergence.core.inputs import input_guard
@@ -100,11 +100,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # The smtp backend relays the outbox from a background task (core/mail_sender.py); with the outbox
         # backend a stored message is already delivered and there is nothing to relay.
         app.state.mail_sender = None
+        # SQLite: checkpoints in the background rather than in a request's commit (core/db.py).
+        app.state.checkpointer = (asyncio.create_task(run_checkpointer(app.state.engine), name="sqlite-checkpointer")
+                                  if app.state.engine.dialect.name == "sqlite" else None)
         if settings.mail_backend == "smtp":
             app.state.mail_sender = asyncio.create_task(
                 run_sender(app.state.sessionmaker, settings, app.state.write_gate), name="mail-sender")
 
     async def shutdown(app: Litestar) -> None:
+        checkpointer = app.state.get("checkpointer")
+        if checkpointer is not None:
+            checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checkpointer
         sender = app.state.get("mail_sender")
         if sender is not None:
             # Cancelled between two messages or in the middle of one: a message being relayed keeps its lease
