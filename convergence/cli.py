@@ -343,10 +343,10 @@ async def _review_export(settings: Settings, email: str, fmt: str, language: str
                 async def batches() -> Any:
                     nonlocal written
                     async for rows in ReviewQueries(session).stream_rows(filters, EXPORT_BATCH):
-                        built = [review_row(row) for row in rows]
-                        written += len(built)
-                        bar.update(len(built))
-                        yield built
+                        written += len(rows)
+                        bar.update(len(rows))
+                        # The CSV is written from the rows as read; the workbook from each row's view.
+                        yield rows if fmt == "csv" else [review_row(row) for row in rows]
 
                 chunks = csv_chunks(batches(), language) if fmt == "csv" else xlsx_chunks(batches())
                 with path.open("wb") as fh:

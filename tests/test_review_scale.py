@@ -161,7 +161,7 @@ async def test_the_postgresql_export_writes_the_bytes_of_the_streamed_one(db, se
             async with db() as session:
                 service = ReviewService(Context(session=session, settings=settings,
                                                 actor=await session.get(User, cast.reviewer.id)))
-                streamed = b"".join([chunk async for chunk in csv_chunks(service._row_batches(filters), language)])
+                streamed = b"".join([chunk async for chunk in csv_chunks(service.queries.stream_rows(filters, 50), language)])
                 rows, _total = await service.rows(filters, 1000, 0)
             assert exported == streamed, (language, filters)
             assert exported == csv_export(rows, language).encode("utf-8"), (language, filters)

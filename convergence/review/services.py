@@ -100,14 +100,14 @@ class ReviewService:
 
     def export_csv(self, filters: Filters) -> AsyncIterator[bytes]:
         """On PostgreSQL the database writes the lines (review/csv_sql.py), the same bytes several times
-        faster; SQLite streams the rows through exports.csv_chunks."""
+        faster; SQLite streams the rows through exports.csv_chunks, which writes them as they come."""
         self.ctx.require(Permission.REVIEW_READ)
         language = current_language()
         if self.session.bind.dialect.name == "postgresql":
             labels = {status: status_label(status) for status in STATUSES}
             statement = line_statement(self.queries, filters, language, labels)
             return csv_lines_chunks(csv_lines(self.queries, statement, CSV_LINE_BATCH))
-        return csv_chunks(self._row_batches(filters), language)
+        return csv_chunks(self.queries.stream_rows(filters, EXPORT_BATCH), language)
 
     def export_xlsx(self, filters: Filters) -> AsyncIterator[bytes]:
         self.ctx.require(Permission.REVIEW_READ)
