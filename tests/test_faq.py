@@ -130,6 +130,15 @@ async def test_search_finds_french_words_of_the_french_answers(client, query, ex
     assert await slugs(client, q=query) == expected
 
 
+@pytest.mark.parametrize(("query", "expected"), [
+    ("kinesitherapeutes", ["annuaire-sante-listed-professions"]),  # typed without its accents
+    ("sauvegarde donnees", ["hds-eligible-hosting-activities"]),
+    ("KINÉSITHÉRAPEUTES", ["annuaire-sante-listed-professions"]),  # capitals, accents kept
+])
+async def test_search_folds_accents_on_both_databases(client, query, expected):
+    assert await slugs(client, q=query) == expected
+
+
 async def test_french_search_on_the_french_page(client):
     page = await client.get("/faq", params={"q": "brouillons"})
     assert page.status_code == 200 and "1 réponse" in page.text and f'id="{ROLES}"' in page.text

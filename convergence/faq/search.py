@@ -7,7 +7,8 @@ external-content index kept in sync with `faq_entry` by triggers.
 PostgreSQL: an expression GIN index `ix_faq_entry_search` on the English text under `to_tsvector('english', ...)`
 joined to the French text under `to_tsvector('french', ...)`, queried with the words stemmed both ways
 (`plainto_tsquery('english', ...) || plainto_tsquery('french', ...)`): every word must match in one language, so
-"contributors" finds "Contributor" and "hébergeurs" finds "hébergeur".
+"contributors" finds "Contributor" and "hébergeurs" finds "hébergeur". Since migration 0025 both configurations
+are copies that fold accents first (unaccent), as SQLite's table does: "hebergeur" finds "hébergeur" too.
 
 Both were created by migration 0002 and are rebuilt over both answers by migration 0013; they are not part of the
 ORM metadata: `UNMANAGED_NAMES` lists them so that Alembic's comparison (autogenerate and the drift test) leaves
@@ -37,8 +38,10 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # Must stay the expression of the index created by migration 0013 (the planner matches it).
 PG_ENGLISH = "faq_entry.question_en || ' ' || faq_entry.theme || ' ' || faq_entry.answer_en"
 PG_FRENCH = "faq_entry.question_fr || ' ' || faq_entry.theme || ' ' || faq_entry.answer_fr"
-PG_VECTOR = (f"(to_tsvector('english'::regconfig, {PG_ENGLISH}) || "
-             f"to_tsvector('french'::regconfig, {PG_FRENCH}))")
+# The text search configurations of migration 0025: english and french with accents folded first (unaccent).
+PG_ENGLISH_CONFIG, PG_FRENCH_CONFIG = "'convergence_english'::regconfig", "'convergence_french'::regconfig"
+PG_VECTOR = (f"(to_tsvector({PG_ENGLISH_CONFIG}, {PG_ENGLISH}) || "
+             f"to_tsvector({PG_FRENCH_CONFIG}, {PG_FRENCH}))")
 
 _fts = table(FTS_TABLE, column("rowid"), column("rank"))
 
@@ -60,8 +63,8 @@ def apply(statement: Any, dialect: str, words: list[str], entry_id: ColumnElemen
             literal_column(FTS_TABLE).op("MATCH")(sqlite_match(words)))
         return statement, _fts.c.rank  # bm25: lower is better
     text = " ".join(words)
-    query = func.plainto_tsquery(literal_column("'english'::regconfig"), text).op("||")(
-        func.plainto_tsquery(literal_column("'french'::regconfig"), text))
+    query = func.plainto_tsquery(literal_column(PG_ENGLISH_CONFIG), text).op("||")(
+        func.plainto_tsquery(literal_column(PG_FRENCH_CONFIG), text))
     vector = literal_column(PG_VECTOR)
     statement = statement.where(vector.op("@@")(query))
     return statement, func.ts_rank(vector, query).desc()
