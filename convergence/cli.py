@@ -47,6 +47,8 @@ def serve(host: str, port: int, workers: int, server_name: str) -> None:
                    "`openssl rand -base64 48`); a key generated on one host is unknown to the others.", err=True)
         sys.exit(1)
     target = "convergence.app:create_app"
+    # The worker processes inherit it: each freezes its long-lived objects once started (app.py).
+    os.environ.setdefault("CONVERGENCE_FREEZE_GC", "1")
     if server_name == "uvicorn":
         import uvicorn
 

@@ -71,6 +71,8 @@ class Settings:
     rate_per_target: int = 3
     # Client addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or networks).
     trusted_proxies: tuple[str, ...] = ()
+    # `convergence serve` sets it (CONVERGENCE_FREEZE_GC=1) for its worker processes: see app.py's startup.
+    freeze_gc: bool = False
     # The mail sender: a background task relays queued messages, retrying with growing delays.
     mail_poll_seconds: float = 2.0
     mail_max_attempts: int = 6
@@ -135,4 +137,5 @@ class Settings:
             argon2_memory_kib=int(_env("ARGON2_MEMORY_KIB", "65536")),
             argon2_time_cost=int(_env("ARGON2_TIME_COST", "3")),
             trusted_proxies=tuple(part.strip() for part in _env("TRUSTED_PROXIES", "").split(",") if part.strip()),
+            freeze_gc=_env("FREEZE_GC", "0") == "1",
         )

@@ -1,5 +1,6 @@
-"""SQLite's write-ahead log is copied back into the database file by the server's background task, not in the
-commit of whichever request takes the log past its limit (core/db.py: the autosave's p99)."""
+"""What a served process does besides answering requests, for the tail of its latencies: SQLite's write-ahead log is
+copied back into the database file by a background task, not in the commit of whichever request takes the log past
+its limit (core/db.py); and the long-lived objects are frozen out of the garbage collector's sight (app.py)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,21 @@ async def test_the_background_task_checkpoints_the_log(tmp_path) -> None:
             assert (await connection.execute(text("SELECT length(data) FROM blob"))).scalar_one() == 2_000_000
     finally:
         await engine.dispose()
+
+
+async def test_a_served_process_freezes_its_long_lived_objects(tmp_path) -> None:
+    """`convergence serve` sets CONVERGENCE_FREEZE_GC=1 for its workers; their startup then moves the objects
+    built so far out of the collector's sight (app.py), and an app built without the setting does not."""
+    import gc
+
+    from convergence.app import create_app
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'gc.db'}"
+    gc.unfreeze()
+    try:
+        async with create_app(base_settings(url)).lifespan():
+            assert gc.get_freeze_count() == 0
+        async with create_app(base_settings(url).with_(freeze_gc=True)).lifespan():
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
