@@ -291,9 +291,10 @@ async def _analyze(maker: async_sessionmaker[AsyncSession], tables: tuple[str, .
 
 
 async def _vacuum(maker: async_sessionmaker[AsyncSession], tables: tuple[str, ...]) -> None:
-    """PostgreSQL, after the last chunk and after the market's life: `VACUUM (ANALYZE)` of the filled tables, outside a transaction as VACUUM
-    must be. The load leaves a dead version of every summary row it refreshed, which the first readers would
-    otherwise wade through until autovacuum passes; and full statistics for the application's plans."""
+    """PostgreSQL, after the last chunk and after the market's life: `VACUUM (ANALYZE)` of the filled tables,
+    outside a transaction as VACUUM must be. The load leaves a dead version of every summary row it refreshed,
+    which the first readers would otherwise wade through until autovacuum passes; and full statistics for the
+    application's plans."""
     engine = maker.kw["bind"]
     if engine.dialect.name != "postgresql":
         return

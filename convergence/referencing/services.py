@@ -501,9 +501,10 @@ class ReferencingService:
         application, _ = await self._application(application_id, Permission.APPLICATION_FILE)
         workflow.target(application.status, Action.REOPEN)
         questionnaires = QuestionnaireService(self.ctx)
-        await lock_rows_in_order(self.session, Response.id, Response.id.in_(list(self._concerned(application))))
+        concerned = self._concerned(application)
+        await lock_rows_in_order(self.session, Response.id, Response.id.in_(list(concerned)))
         reopened = []
-        for response_id, revision in self._concerned(application).items():
+        for response_id, revision in concerned.items():
             response = await self.session.get(Response, response_id)
             if response is not None and response.status == Status.VALIDATED and response.revision == revision:
                 reopened.append(await questionnaires.reopen(response_id))

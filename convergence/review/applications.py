@@ -194,12 +194,13 @@ class ApplicationQueueService:
                 unassigned += int(number) if assignee_key == NO_ASSIGNEE else 0
                 mine += int(number) if assignee_key == actor.id else 0
         decided = sum(counts.get(s, 0) for s in DECIDED_STATUSES)
-        median = await self._median_decision_seconds(min(decided, MEDIAN_WINDOW))
+        window = min(decided, MEDIAN_WINDOW)
+        median = await self._median_decision_seconds(window)
         return QueueSummaryOut(counts=counts,
                                open=sum(counts.get(s, 0) for s in OPEN_STATUSES), unassigned=unassigned,
                                mine=mine, decided=decided,
                                median_decision_days=None if median is None else round(median / 86400, 1),
-                               median_window=min(decided, MEDIAN_WINDOW))
+                               median_window=window)
 
     async def _median_decision_seconds(self, window: int) -> float | None:
         """The median of decided_at − filed_at over the latest `window` decided applications, computed by the

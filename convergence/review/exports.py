@@ -48,8 +48,8 @@ def export_values(row: ReviewRowOut, labels: dict[str, str] | None = None) -> li
             row.status, label, row.maturity, row.validated_at or ""]
 
 
-def _csv_values(row: ReviewRowOut, comma: bool, labels: dict[str, str] | None = None) -> list[Any]:
-    return [_decimal(v, comma) if i == MATURITY_COLUMN else v for i, v in enumerate(export_values(row, labels))]
+def _csv_values(row: ReviewRowOut, comma: bool) -> list[Any]:
+    return [_decimal(v, comma) if i == MATURITY_COLUMN else v for i, v in enumerate(export_values(row))]
 
 
 def csv_export(rows: Iterable[ReviewRowOut], language: str) -> str:
@@ -80,15 +80,15 @@ async def csv_chunks(batches: AsyncIterable[Sequence[Any]], language: str) -> As
     out = io.StringIO()
     # The same dialect as core.csv_safe.csv_text: `;`, every field quoted, CRLF.
     writer = csv.writer(out, delimiter=DELIMITER, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    at: dict[str, int] | None = None
+    keys = ("product_id", "company_id", "company_name", "name", "os", "os_other", "device", "step_id", step_title,
+            "rank", "maturity", "validated_at")
+    positions: tuple[int, ...] | None = None
     async for rows in batches:
         if not rows:
             continue
-        if at is None:
-            at = {name: index for index, name in enumerate(rows[0]._fields)}
-        (product, company, company_name, name, os, os_other, device, step, title, rank, maturity,
-         validated) = (at[key] for key in ("product_id", "company_id", "company_name", "name", "os", "os_other",
-                                           "device", "step_id", step_title, "rank", "maturity", "validated_at"))
+        if positions is None:  # every batch has the columns of the first
+            positions = tuple(rows[0]._fields.index(key) for key in keys)
+        product, company, company_name, name, os, os_other, device, step, title, rank, maturity, validated = positions
         lines = []
         for row in rows:
             code, label = statuses[int(row[rank])]
